@@ -1,0 +1,40 @@
+# Nalar: `make serve` and `make test` are all a fresh clone needs.
+BUILD      ?= build
+BUILD_ASAN ?= build-asan
+JOBS       ?= $(shell nproc)
+
+.PHONY: all deps build test test-asan testdata bench serve clean
+
+all: build
+
+deps:
+	@bash scripts/install-deps.sh
+
+$(BUILD)/build.ninja: | deps
+	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release
+
+build: deps $(BUILD)/build.ninja
+	ninja -C $(BUILD) -j $(JOBS)
+
+testdata: deps
+	@bash scripts/gen-onnx-node-tests.sh
+	@bash scripts/make-test-models.sh
+
+test: build testdata
+	cd $(BUILD) && ctest --output-on-failure
+
+$(BUILD_ASAN)/build.ninja: | deps
+	cmake -S . -B $(BUILD_ASAN) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNALAR_SANITIZE=ON
+
+test-asan: deps testdata $(BUILD_ASAN)/build.ninja
+	ninja -C $(BUILD_ASAN) -j $(JOBS)
+	cd $(BUILD_ASAN) && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure
+
+bench: build
+	@bash bench/run.sh
+
+serve: build
+	./$(BUILD)/nalar serve --model-repository models/repository
+
+clean:
+	rm -rf $(BUILD) $(BUILD_ASAN)

@@ -1,0 +1,58 @@
+// Session: a loaded, planned ONNX model ready to run. Create once, call run() from any number of
+// threads at the same time.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "nalar/status.h"
+#include "nalar/tensor.h"
+
+namespace nalar {
+
+struct SessionOptions {
+  int num_threads = 0;  // 0: one per available core
+};
+
+// One dimension of a declared input/output shape: a fixed size, a symbolic name, or unknown.
+struct Dim {
+  int64_t value = -1;  // >= 0 when fixed
+  std::string param;   // symbolic name, e.g. "batch"; empty when fixed or unknown
+  bool is_fixed() const { return value >= 0; }
+};
+
+struct TensorInfo {
+  std::string name;
+  DataType dtype = DataType::kUndefined;
+  bool has_shape = false;  // false: rank unknown
+  std::vector<Dim> shape;
+};
+
+using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
+
+class Runtime;  // internal
+
+class Session {
+ public:
+  static Result<std::unique_ptr<Session>> load(const std::string& path,
+                                               const SessionOptions& options = {});
+  static Result<std::unique_ptr<Session>> load_from_bytes(const void* data, size_t size,
+                                                          const SessionOptions& options = {});
+  ~Session();
+
+  const std::vector<TensorInfo>& inputs() const;
+  const std::vector<TensorInfo>& outputs() const;
+  int num_threads() const;
+
+  // Runs the model. Inputs are matched by name and validated against the declared dtype and
+  // shape. Returns every graph output, in the graph's order.
+  Result<NamedTensors> run(const NamedTensors& inputs) const;
+
+ private:
+  explicit Session(std::unique_ptr<Runtime> runtime);
+  std::unique_ptr<Runtime> runtime_;
+};
+
+}  // namespace nalar

@@ -1,0 +1,139 @@
+#include "nalar/session.h"
+
+#include <omp.h>
+
+#include <new>
+#include <set>
+
+#include "onnx/loader.h"
+#include "runtime/plan.h"
+
+namespace nalar {
+
+// The session's internals: the model, its compiled plan, and the validated interface.
+class Runtime {
+ public:
+  static Result<std::unique_ptr<Runtime>> create(Model model, const SessionOptions& options) {
+    auto rt = std::unique_ptr<Runtime>(new Runtime());
+    rt->num_threads_ = options.num_threads > 0 ? options.num_threads : omp_get_num_procs();
+    rt->model_ = std::move(model);
+    const Graph& g = rt->model_.graph;
+    // Graph inputs that are also initializers are optional overrides (IR < 4 style); the rest
+    // are what callers must feed.
+    for (const auto& in : g.inputs) {
+      if (g.initializers.count(in.name)) rt->optional_inputs_.insert(in.name);
+      rt->inputs_.push_back(in);
+    }
+    rt->outputs_ = g.outputs;
+    PlanOptions plan_options;
+    plan_options.num_threads = rt->num_threads_;
+    plan_options.opsets = rt->model_.opsets;
+    auto plan = Plan::compile(g, plan_options, {});
+    if (!plan.is_ok()) return plan.status().with_context(rt->model_.source);
+    rt->plan_ = std::move(plan).value();
+    return rt;
+  }
+
+  Result<NamedTensors> run(const NamedTensors& named) const {
+    std::vector<Tensor> feeds(inputs_.size());
+    std::set<std::string> seen;
+    for (const auto& [name, tensor] : named) {
+      size_t i = 0;
+      while (i < inputs_.size() && inputs_[i].name != name) ++i;
+      if (i == inputs_.size()) {
+        std::string expected;
+        for (const auto& in : inputs_) expected += (expected.empty() ? "'" : ", '") + in.name + "'";
+        return invalid_argument("unknown input '" + name + "'; the model's inputs are " + expected);
+      }
+      if (!seen.insert(name).second) return invalid_argument("input '" + name + "' given twice");
+      NALAR_RETURN_IF_ERROR(validate(inputs_[i], tensor));
+      feeds[i] = tensor;
+    }
+    for (size_t i = 0; i < inputs_.size(); ++i)
+      if (!feeds[i].defined() && !optional_inputs_.count(inputs_[i].name))
+        return invalid_argument("missing input '" + inputs_[i].name + "' (" +
+                                describe(inputs_[i]) + ")");
+
+    omp_set_num_threads(num_threads_);
+    std::vector<Tensor> outs;
+    try {
+      NALAR_ASSIGN_OR_RETURN(outs, plan_->run(feeds, nullptr, num_threads_));
+    } catch (const std::bad_alloc&) {
+      return Status(StatusCode::kResourceExhausted, "out of memory while running the model");
+    }
+    NamedTensors result;
+    for (size_t i = 0; i < outs.size(); ++i) result.emplace_back(outputs_[i].name, outs[i]);
+    return result;
+  }
+
+  const std::vector<TensorInfo>& inputs() const { return inputs_; }
+  const std::vector<TensorInfo>& outputs() const { return outputs_; }
+  int num_threads() const { return num_threads_; }
+
+ private:
+  Runtime() = default;
+
+  static std::string describe(const TensorInfo& info) {
+    std::string s = dtype_name(info.dtype);
+    if (!info.has_shape) return s + " of any shape";
+    s += "[";
+    for (size_t i = 0; i < info.shape.size(); ++i) {
+      if (i) s += ",";
+      const Dim& d = info.shape[i];
+      s += d.is_fixed() ? std::to_string(d.value) : (d.param.empty() ? "?" : d.param);
+    }
+    return s + "]";
+  }
+
+  // Checks a fed tensor against the declared type: dtype, rank and every fixed dimension.
+  static Status validate(const TensorInfo& info, const Tensor& t) {
+    const std::string what = "input '" + info.name + "'";
+    if (!t.defined()) return invalid_argument(what + " is an empty tensor");
+    if (info.dtype != DataType::kUndefined && t.dtype() != info.dtype)
+      return invalid_argument(what + ": expected dtype " + dtype_name(info.dtype) + ", got " +
+                              dtype_name(t.dtype()));
+    if (!info.has_shape) return Status::ok();
+    if (t.rank() != static_cast<int64_t>(info.shape.size()))
+      return invalid_argument(what + ": expected rank " + std::to_string(info.shape.size()) + " (" +
+                              describe(info) + "), got rank " + std::to_string(t.rank()) + " " +
+                              shape_to_string(t.shape()));
+    for (size_t d = 0; d < info.shape.size(); ++d)
+      if (info.shape[d].is_fixed() && info.shape[d].value != t.dim(static_cast<int64_t>(d)))
+        return invalid_argument(what + ": dimension " + std::to_string(d) + " must be " +
+                                std::to_string(info.shape[d].value) + " (" + describe(info) +
+                                "), got " + shape_to_string(t.shape()));
+    return Status::ok();
+  }
+
+  Model model_;
+  std::shared_ptr<const Plan> plan_;
+  std::vector<TensorInfo> inputs_;
+  std::vector<TensorInfo> outputs_;
+  std::set<std::string> optional_inputs_;
+  int num_threads_ = 1;
+};
+
+Session::Session(std::unique_ptr<Runtime> runtime) : runtime_(std::move(runtime)) {}
+Session::~Session() = default;
+
+Result<std::unique_ptr<Session>> Session::load(const std::string& path,
+                                               const SessionOptions& options) {
+  NALAR_ASSIGN_OR_RETURN(Model model, load_model_file(path));
+  NALAR_ASSIGN_OR_RETURN(auto rt, Runtime::create(std::move(model), options));
+  return std::unique_ptr<Session>(new Session(std::move(rt)));
+}
+
+Result<std::unique_ptr<Session>> Session::load_from_bytes(const void* data, size_t size,
+                                                          const SessionOptions& options) {
+  NALAR_ASSIGN_OR_RETURN(Model model, load_model_bytes(data, size, ""));
+  NALAR_ASSIGN_OR_RETURN(auto rt, Runtime::create(std::move(model), options));
+  return std::unique_ptr<Session>(new Session(std::move(rt)));
+}
+
+const std::vector<TensorInfo>& Session::inputs() const { return runtime_->inputs(); }
+const std::vector<TensorInfo>& Session::outputs() const { return runtime_->outputs(); }
+int Session::num_threads() const { return runtime_->num_threads(); }
+
+Result<NamedTensors> Session::run(const NamedTensors& inputs) const { return runtime_->run(inputs); }
+
+}  // namespace nalar
