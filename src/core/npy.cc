@@ -167,7 +167,7 @@ Result<Tensor> parse_npy(const std::string& bytes, const std::string& source) {
   size_t close = open == std::string::npos ? open : header.find(')', open);
   if (close == std::string::npos) return invalid_argument(source + ": malformed 'shape' in header");
   Shape shape;
-  int64_t count = 1;
+  int64_t count = 1, nonzero = 1;
   std::string dims = header.substr(open + 1, close - open - 1);
   std::stringstream ss(dims);
   std::string item;
@@ -183,8 +183,10 @@ Result<Tensor> parse_npy(const std::string& bytes, const std::string& source) {
       return invalid_argument(source + ": malformed dimension '" + item + "' in shape");
     }
     if (d < 0) return invalid_argument(source + ": negative dimension in shape");
-    if (d > 0 && count > std::numeric_limits<int64_t>::max() / d / 16)
+    // Zero dims still must not hide an overflowing product of the others.
+    if (d > 0 && nonzero > std::numeric_limits<int64_t>::max() / d / 16)
       return invalid_argument(source + ": shape is too large");
+    if (d > 0) nonzero *= d;
     count *= d;
     shape.push_back(d);
   }
