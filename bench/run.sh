@@ -13,9 +13,10 @@ RAW=bench/.results/raw.jsonl
 mkdir -p "$PEERS" "$MODELS" bench/.results
 : > "$RAW"
 
+# --ignore-scripts: the package ships its CPU binaries; its install script only fetches GPU extras.
 if [ ! -d "$PEERS/node_modules/onnxruntime-node" ]; then
   echo "bench: installing onnxruntime-node into $PEERS"
-  npm install --prefix "$PEERS" --no-audit --no-fund --loglevel=error onnxruntime-node@1.30.0
+  npm install --prefix "$PEERS" --no-audit --no-fund --loglevel=error --ignore-scripts onnxruntime-node@1.30.0
 fi
 /usr/bin/python3 bench/export_bench_models.py "$MODELS"
 
