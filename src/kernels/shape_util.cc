@@ -1,7 +1,10 @@
 #include "kernels/shape_util.h"
 
+#include <immintrin.h>
+
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
 
 namespace nalar {
 
@@ -82,6 +85,28 @@ void for_outer(const std::vector<Dim>& outer, int64_t sbase, int64_t dbase, int6
 constexpr int64_t kParallelGrain = 1 << 15;  // elements per thread worth a fork
 constexpr int64_t kTile = 32;
 
+// dst[c * dst_ld + r] = src[r * src_ld + c] for an 8x8 block of 32-bit elements (bits only).
+inline void transpose8x8_32(const void* src_v, int64_t src_ld, void* dst_v, int64_t dst_ld) {
+  const float* src = static_cast<const float*>(src_v);
+  float* dst = static_cast<float*>(dst_v);
+  __m256 r[8], t[8];
+  for (int k = 0; k < 8; ++k) r[k] = _mm256_loadu_ps(src + k * src_ld);
+  for (int k = 0; k < 8; k += 2) {
+    t[k] = _mm256_unpacklo_ps(r[k], r[k + 1]);
+    t[k + 1] = _mm256_unpackhi_ps(r[k], r[k + 1]);
+  }
+  for (int k = 0; k < 8; k += 4) {
+    r[k] = _mm256_shuffle_ps(t[k], t[k + 2], _MM_SHUFFLE(1, 0, 1, 0));
+    r[k + 1] = _mm256_shuffle_ps(t[k], t[k + 2], _MM_SHUFFLE(3, 2, 3, 2));
+    r[k + 2] = _mm256_shuffle_ps(t[k + 1], t[k + 3], _MM_SHUFFLE(1, 0, 1, 0));
+    r[k + 3] = _mm256_shuffle_ps(t[k + 1], t[k + 3], _MM_SHUFFLE(3, 2, 3, 2));
+  }
+  for (int k = 0; k < 4; ++k) {
+    _mm256_storeu_ps(dst + k * dst_ld, _mm256_permute2f128_ps(r[k], r[k + 4], 0x20));
+    _mm256_storeu_ps(dst + (k + 4) * dst_ld, _mm256_permute2f128_ps(r[k], r[k + 4], 0x31));
+  }
+}
+
 template <class T>
 void copy_impl(const T* src, T* dst, int64_t sbase, int64_t dbase, std::vector<Dim> dims) {
   if (dims.empty()) {
@@ -103,22 +128,43 @@ void copy_impl(const T* src, T* dst, int64_t sbase, int64_t dbase, std::vector<D
     dims.erase(dims.begin() + tile_dim);
     int64_t outer_n = 1;
     for (const Dim& d : dims) outer_n *= d.n;
-    const int64_t work = tj.n * inner.n;
-    parallel_for(outer_n, std::max<int64_t>(1, kParallelGrain / work), [&](int64_t b, int64_t e) {
-      for_outer(dims, sbase, dbase, b, e, [&](int64_t so, int64_t dof) {
-        for (int64_t jb = 0; jb < tj.n; jb += kTile) {
-          const int64_t je = std::min(tj.n, jb + kTile);
-          for (int64_t lb = 0; lb < inner.n; lb += kTile) {
-            const int64_t le = std::min(inner.n, lb + kTile);
-            for (int64_t j = jb; j < je; ++j) {
-              const T* s = src + so + j * tj.s;
-              T* d = dst + dof + j * tj.d;
-              for (int64_t l = lb; l < le; ++l) d[l * inner.d] = s[l * inner.s];
-            }
-          }
-        }
-      });
-    });
+    // Work items: (outer index, block of kTile rows of tj), so even one big matrix is shared.
+    const int64_t jblocks = (tj.n + kTile - 1) / kTile;
+    const int64_t work = kTile * inner.n;
+    // 4-byte elements with both sides contiguous in the tile use the 8x8 AVX2 kernel.
+    constexpr bool kSimd = sizeof(T) == 4 && std::is_trivially_copyable_v<T>;
+    const bool simd = kSimd && tj.s == 1 && inner.d == 1;
+    parallel_for(outer_n * jblocks, std::max<int64_t>(1, kParallelGrain / work),
+                 [&](int64_t b, int64_t e) {
+                   for (int64_t item = b; item < e; ++item) {
+                     const int64_t o = item / jblocks, jb = (item % jblocks) * kTile;
+                     const int64_t je = std::min(tj.n, jb + kTile);
+                     for_outer(dims, sbase, dbase, o, o + 1, [&](int64_t so, int64_t dof) {
+                       for (int64_t lb = 0; lb < inner.n; lb += kTile) {
+                         const int64_t le = std::min(inner.n, lb + kTile);
+                         int64_t j = jb;
+                         if constexpr (kSimd) {
+                           if (simd) {
+                             for (; j + 8 <= je; j += 8) {
+                               int64_t l = lb;
+                               for (; l + 8 <= le; l += 8)
+                                 transpose8x8_32(src + so + j + l * inner.s, inner.s,
+                                                 dst + dof + j * tj.d + l, tj.d);
+                               for (int64_t jj = j; jj < j + 8; ++jj)
+                                 for (int64_t ll = l; ll < le; ++ll)
+                                   dst[dof + jj * tj.d + ll] = src[so + jj + ll * inner.s];
+                             }
+                           }
+                         }
+                         for (; j < je; ++j) {
+                           const T* s = src + so + j * tj.s;
+                           T* d = dst + dof + j * tj.d;
+                           for (int64_t l = lb; l < le; ++l) d[l * inner.d] = s[l * inner.s];
+                         }
+                       }
+                     });
+                   }
+                 });
     return;
   }
 
