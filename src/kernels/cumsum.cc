@@ -32,8 +32,11 @@ class CumSumKernel : public Kernel {
     const bool excl = exclusive_, rev = reverse_;
     NALAR_RETURN_IF_ERROR(dispatch_numeric(x->dtype(), "CumSum", [&](auto tag) {
       using T = typename decltype(tag)::type;
-      using A =
-          std::conditional_t<std::is_same_v<T, Float16> || std::is_same_v<T, BFloat16>, float, T>;
+      // Half types sum in float; integers in (promoted) unsigned so overflow wraps, no UB.
+      using A = typename std::conditional_t<
+          std::is_same_v<T, Float16> || std::is_same_v<T, BFloat16>, TypeTag<float>,
+          std::conditional_t<std::is_integral_v<T>, std::make_unsigned<decltype(T() + T())>,
+                             TypeTag<T>>>::type;
       const T* src = x->data<T>();
       T* dst = out.data<T>();
       parallel_for(outer, std::max<int64_t>(1, 32768 / std::max<int64_t>(1, n * inner)),

@@ -36,7 +36,7 @@ class SqueezeKernel : public Kernel {
                            read_axes(ctx, has_attr_, attr_, "Squeeze 'axes'", &given));
     const int64_t r = x->rank();
     std::vector<bool> drop(static_cast<size_t>(r), false);
-    if (given) {
+    if (given && !axes.empty()) {  // empty axes squeeze every unit dim, like no axes
       NALAR_ASSIGN_OR_RETURN(std::vector<int64_t> norm, normalize_axes(axes, r, "Squeeze"));
       for (int64_t a : norm) {
         if (r == 0 || x->dim(a) != 1)
