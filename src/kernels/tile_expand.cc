@@ -8,14 +8,28 @@ namespace {
 
 class TileKernel : public Kernel {
  public:
+  Status prepare(const KernelConfig& cfg) override {
+    legacy_ = cfg.opset < 6;
+    return Status::ok();
+  }
   Status compute(KernelContext& ctx) const override {
     const Tensor* x = ctx.input(0);
     const Tensor* rep = ctx.input(1);
     if (!x || !rep) return invalid_argument("Tile: missing input");
     bool present = false;
-    NALAR_ASSIGN_OR_RETURN(std::vector<int64_t> repeats,
-                           read_optional_ints(rep, "Tile 'repeats'", &present));
     const int64_t r = x->rank();
+    std::vector<int64_t> repeats;
+    if (legacy_) {  // Tile-1: inputs (input, tiles, axis) repeat along one axis
+      const Tensor* axis_t = ctx.input(2);
+      if (!axis_t) return invalid_argument("Tile: missing input 'axis'");
+      NALAR_ASSIGN_OR_RETURN(int64_t tiles, read_int_scalar(*rep, "Tile 'tiles'"));
+      NALAR_ASSIGN_OR_RETURN(int64_t a, read_int_scalar(*axis_t, "Tile 'axis'"));
+      NALAR_ASSIGN_OR_RETURN(int64_t axis, normalize_axis(a, r, "Tile"));
+      repeats.assign(static_cast<size_t>(r), 1);
+      repeats[static_cast<size_t>(axis)] = tiles;
+    } else {
+      NALAR_ASSIGN_OR_RETURN(repeats, read_optional_ints(rep, "Tile 'repeats'", &present));
+    }
     if (static_cast<int64_t>(repeats.size()) != r)
       return invalid_argument("Tile: 'repeats' has " + std::to_string(repeats.size()) +
                               " entries for input " + x->describe());
@@ -39,6 +53,9 @@ class TileKernel : public Kernel {
     ctx.output(0) = std::move(out);
     return Status::ok();
   }
+
+ private:
+  bool legacy_ = false;
 };
 
 class ExpandKernel : public Kernel {
@@ -68,7 +85,7 @@ class ExpandKernel : public Kernel {
 
 }  // namespace
 
-NALAR_REGISTER_KERNEL("", "Tile", 6, kMaxOpset, TileKernel);
+NALAR_REGISTER_KERNEL("", "Tile", 1, kMaxOpset, TileKernel);
 NALAR_REGISTER_KERNEL("", "Expand", 8, kMaxOpset, ExpandKernel);
 
 }  // namespace nalar
