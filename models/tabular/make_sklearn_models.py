@@ -415,6 +415,8 @@ def build_all(outdir):
     done("svr_rbf_diabetes", convert_svr(svr, 10), [("input", xte)], regressor_expected(svr, xte))
 
     done(*pipeline_case(wine))
+    for case in op_cases():
+        done(*case)
     return made
 
 
@@ -503,6 +505,229 @@ def pipeline_case(wine):
              ("size", size[idx_te].reshape(-1, 1).astype(np.str_))]
     return ("pipeline_wine", model, feeds,
             [("label", "expected_label", label), ("probabilities", "expected_proba", proba)])
+
+
+# ---------------------------------------------------------------- operator cases
+
+
+def ref_walk(a, tree, x):
+    """Reference walk of one tree of a TreeEnsemble attribute dict for one row x."""
+    idx = {(t, n): i for i, (t, n) in enumerate(zip(a["nodes_treeids"], a["nodes_nodeids"]))}
+    i = idx[(tree, 0)]
+    miss = a.get("nodes_missing_value_tracks_true", [0] * len(a["nodes_modes"]))
+    while a["nodes_modes"][i] != "LEAF":
+        v = np.float32(x[a["nodes_featureids"][i]])
+        t = np.float32(a["nodes_values"][i])
+        m = a["nodes_modes"][i]
+        if np.isnan(v) and miss[i]:
+            go = True
+        else:
+            go = {"BRANCH_LEQ": v <= t, "BRANCH_LT": v < t, "BRANCH_GTE": v >= t,
+                  "BRANCH_GT": v > t, "BRANCH_EQ": v == t, "BRANCH_NEQ": v != t}[m]
+        nxt = a["nodes_truenodeids"][i] if go else a["nodes_falsenodeids"][i]
+        i = idx[(tree, nxt)]
+    return a["nodes_nodeids"][i]
+
+
+def ref_votes(a, prefix, x, n_targets):
+    """Per tree, the votes reached: list of arrays [n_targets] (NaN where no vote)."""
+    out = []
+    for tree in sorted(set(a["nodes_treeids"])):
+        leaf = ref_walk(a, tree, x)
+        v = np.full(n_targets, np.nan)
+        for t, n, k, w in zip(a[prefix + "_treeids"], a[prefix + "_nodeids"], a[prefix + "_ids"],
+                              a[prefix + "_weights"]):
+            if t == tree and n == leaf:
+                v[k] = np.float32(w) + (0 if np.isnan(v[k]) else v[k])
+        out.append(v)
+    return out
+
+
+def mixed_tree_attrs():
+    """Two trees with every branch mode and a missing-value-tracks-true node; 3 features."""
+    # tree 0: 0:LEQ f0<=0.5 -> 1 else 2; 1: LT f1<1 -> 3 else 4; 2: GTE f2>=2 -> 5 else 6;
+    #         3 leaf, 4 leaf, 5: EQ f0==3 -> 7 else 8; 6 leaf; 7 leaf; 8 leaf
+    # tree 1: 0: GT f1>0 (missing -> true) -> 1 else 2; 1: NEQ f2!=1 -> 3 else 4; 2,3,4 leaves
+    a = {"nodes_treeids": [0] * 9 + [1] * 5,
+         "nodes_nodeids": list(range(9)) + list(range(5)),
+         "nodes_featureids": [0, 1, 2, 0, 0, 0, 0, 0, 0, 1, 2, 0, 0, 0],
+         "nodes_values": [0.5, 1.0, 2.0, 0, 0, 3.0, 0, 0, 0, 0.0, 1.0, 0, 0, 0],
+         "nodes_modes": ["BRANCH_LEQ", "BRANCH_LT", "BRANCH_GTE", "LEAF", "LEAF", "BRANCH_EQ",
+                         "LEAF", "LEAF", "LEAF", "BRANCH_GT", "BRANCH_NEQ", "LEAF", "LEAF",
+                         "LEAF"],
+         "nodes_truenodeids": [1, 3, 5, 0, 0, 7, 0, 0, 0, 1, 3, 0, 0, 0],
+         "nodes_falsenodeids": [2, 4, 6, 0, 0, 8, 0, 0, 0, 2, 4, 0, 0, 0],
+         "nodes_missing_value_tracks_true": [0] * 9 + [1, 0, 0, 0, 0]}
+    return a
+
+
+def mixed_rows():
+    return np.array([[0.2, 0.5, 0], [0.2, 3, 1], [3, 0, 2], [4, -1, 2.5], [1, 2, 0],
+                     [np.nan, np.nan, 1], [3, np.nan, np.nan], [0.5, 1, 2], [np.nan, -2, 7]],
+                    dtype=np.float32)
+
+
+def op_cases():
+    cases = []
+    x = mixed_rows()
+    leaves0, leaves1 = [3, 4, 6, 7, 8], [2, 3, 4]
+
+    # Regressor, 2 targets, every aggregate, with base values and post transforms.
+    for agg, post in (("SUM", "NONE"), ("AVERAGE", "LOGISTIC"), ("MIN", "NONE"), ("MAX", "SOFTMAX"),
+                      ("SUM", "SOFTMAX_ZERO"), ("AVERAGE", "PROBIT")):
+        a = mixed_tree_attrs()
+        a.update(target_treeids=[], target_nodeids=[], target_ids=[], target_weights=[])
+        for tree, leaves in ((0, leaves0), (1, leaves1)):
+            for j, leaf in enumerate(leaves):
+                for k in (0, 1):
+                    if k == 1 and leaf in (4, 2):  # some leaves vote for target 0 only
+                        continue
+                    w = 0.1 * (j + 1) + 0.25 * k + 0.5 * tree
+                    if post == "SOFTMAX_ZERO" and leaf == 8:
+                        w = 0.0
+                    if post == "PROBIT":  # keep the averages inside (0, 1)
+                        w *= 0.5
+                    a["target_treeids"].append(tree)
+                    a["target_nodeids"].append(leaf)
+                    a["target_ids"].append(k)
+                    a["target_weights"].append(w)
+        base = {"SOFTMAX_ZERO": [0.0, 0.0], "PROBIT": [0.05, 0.05]}.get(post, [0.3, -0.2])
+        ys = []
+        for row in x:
+            v = np.array(ref_votes(a, "target", row, 2))
+            if agg in ("SUM", "AVERAGE"):
+                y = np.nansum(v, axis=0) / (2 if agg == "AVERAGE" else 1)
+            else:
+                f = np.nanmin if agg == "MIN" else np.nanmax
+                y = np.array([f(v[:, k]) if not np.all(np.isnan(v[:, k])) else 0 for k in (0, 1)])
+            y = y + np.array(base)
+            if post == "LOGISTIC":
+                y = 1 / (1 + np.exp(-y))
+            elif post == "SOFTMAX":
+                y = np.exp(y - y.max()) / np.exp(y - y.max()).sum()
+            elif post == "SOFTMAX_ZERO":
+                nz = y != 0
+                e = np.where(nz, np.exp(y - y[nz].max()), 0) if nz.any() else y
+                y = e / e.sum() if nz.any() else y
+            elif post == "PROBIT":
+                from statistics import NormalDist
+                y = np.array([NormalDist().inv_cdf(v) for v in y])
+            ys.append(y)
+        node = helper.make_node("TreeEnsembleRegressor", ["input"], ["variable"], domain=ML,
+                                n_targets=2, aggregate_function=agg, post_transform=post,
+                                base_values=base, **a)
+        model = make_model([node], [float_input("input", 3)], [score_output("variable", 2)])
+        cases.append(("op_tree_regressor_%s_%s" % (agg.lower(), post.lower()), model,
+                      [("input", x)],
+                      [("variable", "expected_value", np.array(ys, dtype=np.float32))]))
+
+    # Classifier, binary single-score cases: positive weights (probabilities) and signed scores.
+    for name, weights, post, base in (("positive", [0.1, 0.9, 0.4, 0.7, 0.6, 0.3, 0.5, 0.2], "NONE", None),
+                                      ("logistic", [-1.5, 2.0, 0.3, -0.4, 1.1, -0.2, 0.6, -0.9],
+                                       "LOGISTIC", [0.25])):
+        a = mixed_tree_attrs()
+        leaves = [(0, l) for l in leaves0] + [(1, l) for l in leaves1]
+        a.update(class_treeids=[t for t, _ in leaves], class_nodeids=[l for _, l in leaves],
+                 class_ids=[0] * len(leaves), class_weights=weights)
+        if name == "positive":  # averaged so that the sum stays a probability
+            a["class_weights"] = [w / 2 for w in weights]
+        labels, probas = [], []
+        for row in x:
+            s = float(np.nansum(np.array(ref_votes(a, "class", row, 2))[:, 0]))
+            if base:
+                s += base[0]
+            if name == "positive":
+                labels.append(7 if s > 0.5 else 3)
+                probas.append([1 - s, s])
+            else:
+                labels.append(7 if s > 0 else 3)
+                probas.append([1 / (1 + np.exp(s)), 1 / (1 + np.exp(-s))])
+        node = helper.make_node("TreeEnsembleClassifier", ["input"], ["label", "probabilities"],
+                                domain=ML, classlabels_int64s=[3, 7], post_transform=post,
+                                **({"base_values": base} if base else {}), **a)
+        model = make_model([node], [float_input("input", 3)],
+                           [label_output("label", False), score_output("probabilities", 2)])
+        cases.append(("op_tree_classifier_binary_" + name, model, [("input", x)],
+                      [("label", "expected_label", np.array(labels, dtype=np.int64)),
+                       ("probabilities", "expected_proba", np.array(probas, dtype=np.float32))]))
+
+    # Encoders and preprocessing with numpy references.
+    xs = np.array([["a", "b"], ["zz", "c"], ["c", "a"]], dtype=np.str_)
+    node = helper.make_node("LabelEncoder", ["input"], ["y"], domain=ML,
+                            classes_strings=["a", "b", "c"], default_int64=-7)
+    model = make_model([node], [helper.make_tensor_value_info("input", TensorProto.STRING, [None, 2])],
+                       [helper.make_tensor_value_info("y", TensorProto.INT64, [None, 2])], ml_opset=1)
+    cases.append(("op_label_encoder_v1", model, [("input", xs)],
+                  [("y", "expected_value", np.array([[0, 1], [-7, 2], [2, 0]], dtype=np.int64))]))
+
+    xf = np.array([[1.5, -2.0, 3.25], [0.0, 1.5, 9.0]], dtype=np.float32)
+    node = helper.make_node("LabelEncoder", ["input"], ["y"], domain=ML,
+                            keys_floats=[1.5, -2.0, 3.25], values_strings=["one", "two", "three"],
+                            default_string="none")
+    model = make_model([node], [float_input("input", 3)],
+                       [helper.make_tensor_value_info("y", TensorProto.STRING, [None, 3])], ml_opset=2)
+    cases.append(("op_label_encoder_float_to_string", model, [("input", xf)],
+                  [("y", "expected_value",
+                    np.array([["one", "two", "three"], ["none", "one", "none"]], dtype=np.str_))]))
+
+    xi = np.array([[10, 12], [99, 11]], dtype=np.int64)
+    node = helper.make_node("CategoryMapper", ["input"], ["y"], domain=ML,
+                            cats_strings=["L", "M", "S"], cats_int64s=[10, 11, 12],
+                            default_string="?")
+    model = make_model([node], [helper.make_tensor_value_info("input", TensorProto.INT64, [None, 2])],
+                       [helper.make_tensor_value_info("y", TensorProto.STRING, [None, 2])])
+    cases.append(("op_category_mapper_int_to_string", model, [("input", xi)],
+                  [("y", "expected_value", np.array([["L", "S"], ["?", "M"]], dtype=np.str_))]))
+
+    xn = np.array([[1, -3, 2], [0, 0, 0], [4, 5, -6]], dtype=np.float32)
+    for norm in ("MAX", "L1", "L2"):
+        d = {"MAX": xn.max(axis=1, keepdims=True), "L1": np.abs(xn).sum(axis=1, keepdims=True),
+             "L2": np.sqrt((xn.astype(np.float64) ** 2).sum(axis=1, keepdims=True))}[norm]
+        d = np.where(d == 0, 1, d)
+        node = helper.make_node("Normalizer", ["input"], ["y"], domain=ML, norm=norm)
+        model = make_model([node], [float_input("input", 3)], [score_output("y", 3)])
+        cases.append(("op_normalizer_" + norm.lower(), model, [("input", xn)],
+                      [("y", "expected_value", (xn / d).astype(np.float32))]))
+
+    xb = np.array([[-1, 0, 2], [5, 1, 0]], dtype=np.int64)
+    node = helper.make_node("Imputer", ["input"], ["y"], domain=ML, imputed_value_int64s=[7, 8, 9],
+                            replaced_value_int64=0)
+    model = make_model([node], [helper.make_tensor_value_info("input", TensorProto.INT64, [None, 3])],
+                       [helper.make_tensor_value_info("y", TensorProto.INT64, [None, 3])])
+    cases.append(("op_imputer_int64", model, [("input", xb)],
+                  [("y", "expected_value", np.array([[-1, 8, 2], [5, 1, 9]], dtype=np.int64))]))
+
+    node = helper.make_node("Scaler", ["input"], ["y"], domain=ML, offset=[1.0], scale=[0.5, 2.0, -1.0])
+    model = make_model([node], [helper.make_tensor_value_info("input", TensorProto.INT64, [None, 3])],
+                       [score_output("y", 3)])
+    cases.append(("op_scaler_int64", model, [("input", xb)],
+                  [("y", "expected_value",
+                    ((xb - 1.0) * np.array([0.5, 2.0, -1.0])).astype(np.float32))]))
+
+    xo = np.array([[1.0, 3.0], [-2.0, 0.5]], dtype=np.float32)
+    node = helper.make_node("OneHotEncoder", ["input"], ["y"], domain=ML, cats_int64s=[1, 3, 0])
+    model = make_model([node], [float_input("input", 2)],
+                       [helper.make_tensor_value_info("y", TensorProto.FLOAT, [None, 2, 3])])
+    oh = np.zeros((2, 2, 3), dtype=np.float32)
+    oh[0, 0, 0] = oh[0, 1, 1] = 1
+    oh[1, 1, 2] = 1  # float inputs are truncated to int64 first: 0.5 -> 0
+    cases.append(("op_one_hot_encoder_float", model, [("input", xo)], [("y", "expected_value", oh)]))
+
+    sv = helper.make_node("SVMRegressor", ["input"], ["y"], domain=ML, coefficients=[1.0, -2.0],
+                          rho=[0.5], one_class=1, kernel_type="LINEAR", n_supports=0)
+    model = make_model([sv], [float_input("input", 2)], [score_output("y", 1)])
+    xo2 = np.array([[1.0, 1.0], [3.0, 1.0], [0.0, 0.0]], dtype=np.float32)
+    cases.append(("op_svm_regressor_one_class_linear", model, [("input", xo2)],
+                  [("y", "expected_value", np.array([[-1], [1], [1]], dtype=np.float32))]))
+
+    xa = np.array([["a", "b", "c"], ["d", "e", "f"]], dtype=np.str_)
+    idx = numpy_helper.from_array(np.array([2, 0], dtype=np.int64), "idx")
+    node = helper.make_node("ArrayFeatureExtractor", ["input", "idx"], ["y"], domain=ML)
+    model = make_model([node], [helper.make_tensor_value_info("input", TensorProto.STRING, [None, 3])],
+                       [helper.make_tensor_value_info("y", TensorProto.STRING, [None, 2])], [idx])
+    cases.append(("op_array_feature_extractor_strings", model, [("input", xa)],
+                  [("y", "expected_value", np.array([["c", "a"], ["f", "d"]], dtype=np.str_))]))
+    return cases
 
 
 def main():
