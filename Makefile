@@ -3,7 +3,7 @@ BUILD      ?= build
 BUILD_ASAN ?= build-asan
 JOBS       ?= $(shell nproc)
 
-.PHONY: all deps build test test-asan testdata bench serve clean
+.PHONY: all deps build test test-asan testdata bench bench-quick serve clean
 
 all: build
 
@@ -32,6 +32,9 @@ test-asan: deps testdata $(BUILD_ASAN)/build.ninja
 
 bench: build
 	@bash bench/run.sh
+
+bench-quick: build
+	@bash bench/run.sh --quick
 
 serve: build
 	./$(BUILD)/nalar serve --model-repository models/repository

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <new>
 #include <limits>
 #include <sstream>
 
@@ -95,11 +96,13 @@ Result<Tensor> tensor_from_proto(const onnx::TensorProto& proto, const std::stri
   if (proto.data_type() <= 0 || proto.data_type() > 16)
     return invalid_argument(what + ": unknown data_type " + std::to_string(proto.data_type()));
   Shape shape;
-  int64_t count = 1;
+  int64_t count = 1, nonzero = 1;
   for (int64_t d : proto.dims()) {
     if (d < 0) return invalid_argument(what + ": negative dimension " + std::to_string(d));
-    if (d > 0 && count > std::numeric_limits<int64_t>::max() / d)
+    // Zero dims still must not hide an overflowing product of the others.
+    if (d > 0 && nonzero > std::numeric_limits<int64_t>::max() / d / 16)
       return invalid_argument(what + ": element count overflows");
+    if (d > 0) nonzero *= d;
     count *= d;
     shape.push_back(d);
   }
@@ -182,8 +185,13 @@ Result<Tensor> tensor_from_sparse(const onnx::SparseTensorProto& sp, const std::
   NALAR_ASSIGN_OR_RETURN(Tensor values, tensor_from_proto(sp.values(), base_dir));
   NALAR_ASSIGN_OR_RETURN(Tensor indices, tensor_from_proto(sp.indices(), base_dir));
   Shape shape(sp.dims().begin(), sp.dims().end());
-  for (int64_t d : shape)
+  int64_t nonzero = 1;
+  for (int64_t d : shape) {
     if (d < 0) return invalid_argument("sparse tensor: negative dimension");
+    if (d > 0 && nonzero > (int64_t{1} << 40) / d)
+      return invalid_argument("sparse tensor: dense shape is too large");
+    if (d > 0) nonzero *= d;
+  }
   if (dtype_size(values.dtype()) == 0 || values.dtype() == DataType::kString)
     return unimplemented("sparse tensor of " + std::string(dtype_name(values.dtype())));
   if (indices.dtype() != DataType::kInt64)
@@ -296,6 +304,9 @@ Result<Graph> graph_from_proto(const onnx::GraphProto& g, const std::string& bas
   return graph;
 }
 
+Result<Model> convert_model(const void* data, size_t size, const std::string& base_dir,
+                            const std::string& source);
+
 }  // namespace
 
 Result<Model> load_model_bytes(const void* data, size_t size, const std::string& base_dir,
@@ -303,6 +314,16 @@ Result<Model> load_model_bytes(const void* data, size_t size, const std::string&
   if (size == 0) return invalid_argument(source + ": the model file is empty");
   if (size > static_cast<size_t>(std::numeric_limits<int>::max()))
     return invalid_argument(source + ": larger than 2 GiB; keep weights in external data files");
+  try {
+    return convert_model(data, size, base_dir, source);
+  } catch (const std::bad_alloc&) {
+    return Status(StatusCode::kResourceExhausted, source + ": out of memory while loading");
+  }
+}
+
+namespace {
+Result<Model> convert_model(const void* data, size_t size, const std::string& base_dir,
+                            const std::string& source) {
   onnx::ModelProto proto;
   if (!proto.ParseFromArray(data, static_cast<int>(size)))
     return invalid_argument(source +
@@ -330,6 +351,7 @@ Result<Model> load_model_bytes(const void* data, size_t size, const std::string&
   model.graph = std::move(graph).value();
   return model;
 }
+}  // namespace
 
 Result<Model> load_model_file(const std::string& path) {
   NALAR_ASSIGN_OR_RETURN(std::string bytes, read_file(path));

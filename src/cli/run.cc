@@ -1,0 +1,99 @@
+// nalar run MODEL [--input NAME=FILE.npy]... [--input-dir DIR] [--output-dir DIR] [--threads N]
+#include <filesystem>
+#include <iostream>
+#include <set>
+
+#include "cli/args.h"
+#include "cli/commands.h"
+#include "core/npy.h"
+#include "nalar/session.h"
+
+namespace nalar::cli {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+const char* kHelp =
+    "usage: nalar run MODEL [--input NAME=FILE.npy]... [--input-dir DIR] [--output-dir DIR]\n"
+    "                 [--threads N]\n"
+    "Runs MODEL (.onnx) once. Inputs come from --input NAME=FILE.npy, or DIR/<input name>.npy\n"
+    "for every input not given explicitly. Each output is written to OUTPUT_DIR/<output name>.npy\n"
+    "(default: the current folder) in its own dtype. Exit 0 on success; on failure a one-line\n"
+    "reason on stderr and a non-zero exit.\n";
+
+// Tensor names may hold characters that are not safe in a file name.
+std::string file_name_for(const std::string& tensor_name) {
+  std::string s = tensor_name;
+  for (char& c : s)
+    if (c == '/' || c == '\\') c = '_';
+  return s.empty() ? std::string("_") : s;
+}
+
+int fail(const std::string& message) {
+  std::cerr << "nalar run: " << message << "\n";
+  return 1;
+}
+
+}  // namespace
+
+int run_main(int argc, char** argv) {
+  auto args = Args::parse(argc, argv, {"--input", "--input-dir", "--output-dir", "--threads"},
+                          {"--help"});
+  if (!args.is_ok()) return fail(args.status().message());
+  if (args->has("--help")) {
+    std::cout << kHelp;
+    return 0;
+  }
+  if (args->positionals().size() != 1) {
+    std::cerr << kHelp;
+    return 2;
+  }
+  auto threads = args->get_int("--threads", 0, 1);
+  if (!threads.is_ok()) return fail(threads.status().message());
+
+  SessionOptions options;
+  options.num_threads = *threads;
+  auto session = Session::load(args->positionals()[0], options);
+  if (!session.is_ok()) return fail(session.status().message());
+
+  NamedTensors inputs;
+  std::set<std::string> given;
+  for (const auto& spec : args->all("--input")) {
+    size_t eq = spec.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size())
+      return fail("--input expects NAME=FILE.npy, got '" + spec + "'");
+    auto t = read_npy(spec.substr(eq + 1));
+    if (!t.is_ok()) return fail(t.status().message());
+    inputs.emplace_back(spec.substr(0, eq), std::move(t).value());
+    given.insert(spec.substr(0, eq));
+  }
+  const std::string input_dir = args->get("--input-dir");
+  if (!input_dir.empty() && !fs::is_directory(input_dir))
+    return fail("--input-dir '" + input_dir + "' is not a folder");
+  for (const auto& in : (*session)->inputs()) {
+    if (given.count(in.name) || input_dir.empty()) continue;
+    fs::path p = fs::path(input_dir) / (file_name_for(in.name) + ".npy");
+    if (!fs::exists(p)) continue;  // Session::run names any input still missing
+    auto t = read_npy(p.string());
+    if (!t.is_ok()) return fail(t.status().message());
+    inputs.emplace_back(in.name, std::move(t).value());
+  }
+
+  auto outputs = (*session)->run(inputs);
+  if (!outputs.is_ok()) return fail(outputs.status().message());
+
+  const fs::path out_dir = args->get("--output-dir", ".");
+  std::error_code ec;
+  fs::create_directories(out_dir, ec);
+  if (ec) return fail("cannot create --output-dir '" + out_dir.string() + "': " + ec.message());
+  for (const auto& [name, tensor] : *outputs) {
+    fs::path p = out_dir / (file_name_for(name) + ".npy");
+    Status st = write_npy(p.string(), tensor);
+    if (!st.is_ok()) return fail(st.message());
+    std::cout << p.string() << ": " << tensor.describe() << "\n";
+  }
+  return 0;
+}
+
+}  // namespace nalar::cli
