@@ -415,6 +415,20 @@ def build_all(outdir):
     done("svr_rbf_diabetes", convert_svr(svr, 10), [("input", xte)], regressor_expected(svr, xte))
 
     done(*pipeline_case(wine))
+
+    # Benchmark-sized ensembles: 100 trees of depth 6 on 32 synthetic features.
+    xb, yb = datasets.make_regression(n_samples=3000, n_features=32, n_informative=20,
+                                      noise=5.0, random_state=SEED)
+    xtr, xte, ytr, _ = split(xb, yb, 200)
+    gbr = GradientBoostingRegressor(n_estimators=100, max_depth=6, learning_rate=0.1,
+                                    random_state=SEED).fit(xtr, ytr)
+    done("bench_gbr_100x6",
+         tree_regressor_model([t[0] for t in gbr.estimators_], 32, gbr.learning_rate,
+                              float(gbr.init_.constant_.ravel()[0]), "SUM", False),
+         [("input", xte)], regressor_expected(gbr, xte))
+    gb = GradientBoostingClassifier(n_estimators=100, max_depth=6, random_state=SEED).fit(
+        xtr, (ytr > np.median(ytr)).astype(np.int64))
+    done("bench_gbc_100x6", convert_gbc(gb, 32), [("input", xte)], classifier_expected(gb, xte))
     for case in op_cases():
         done(*case)
     return made
@@ -600,7 +614,9 @@ def op_cases():
             else:
                 f = np.nanmin if agg == "MIN" else np.nanmax
                 y = np.array([f(v[:, k]) if not np.all(np.isnan(v[:, k])) else 0 for k in (0, 1)])
-            y = y + np.array(base)
+            # A target no tree voted for reads 0, without its base value (ONNX Runtime's rule).
+            voted = ~np.all(np.isnan(v), axis=0)
+            y = np.where(voted, y + np.array(base), 0.0)
             if post == "LOGISTIC":
                 y = 1 / (1 + np.exp(-y))
             elif post == "SOFTMAX":
@@ -611,7 +627,7 @@ def op_cases():
                 y = e / e.sum() if nz.any() else y
             elif post == "PROBIT":
                 from statistics import NormalDist
-                y = np.array([NormalDist().inv_cdf(v) for v in y])
+                y = np.array([NormalDist().inv_cdf(v) if v > 0 else -np.inf for v in y])
             ys.append(y)
         node = helper.make_node("TreeEnsembleRegressor", ["input"], ["variable"], domain=ML,
                                 n_targets=2, aggregate_function=agg, post_transform=post,
@@ -714,7 +730,8 @@ def op_cases():
     cases.append(("op_one_hot_encoder_float", model, [("input", xo)], [("y", "expected_value", oh)]))
 
     sv = helper.make_node("SVMRegressor", ["input"], ["y"], domain=ML, coefficients=[1.0, -2.0],
-                          rho=[0.5], one_class=1, kernel_type="LINEAR", n_supports=0)
+                          rho=[0.5], one_class=1, kernel_type="LINEAR", n_supports=0,
+                          kernel_params=[0.0, 0.0, 0.0])
     model = make_model([sv], [float_input("input", 2)], [score_output("y", 1)])
     xo2 = np.array([[1.0, 1.0], [3.0, 1.0], [0.0, 0.0]], dtype=np.float32)
     cases.append(("op_svm_regressor_one_class_linear", model, [("input", xo2)],

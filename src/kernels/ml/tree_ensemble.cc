@@ -73,7 +73,10 @@ struct Ensemble {
   std::vector<LeafVote> votes;
   std::vector<double> single_vote;  // per node: the one vote's weight (when `one_vote`)
   bool one_vote = false;            // every leaf has exactly one vote, for target 0
-  Mode mode = kMixed;               // the common branch mode, or kMixed
+  // Some leaf does not vote for every target: record which targets got a vote per row, since a
+  // target nobody voted for reads 0 without its base value (ONNX Runtime's behaviour).
+  bool track_presence = false;
+  Mode mode = kMixed;  // the common branch mode, or kMixed
   int64_t n_targets = 1;
   int32_t max_feature = -1;
   int64_t total_steps = 0;  // sum of depths: the work of one row
@@ -184,9 +187,10 @@ struct Ensemble {
   }
 
   // Adds the votes of trees [t0, t1) for rows [r0, r1) of X into acc ([rows, n_targets], row r at
-  // acc + (r - r0) * n_targets) under `agg` (MIN/MAX start from +-inf).
+  // acc + (r - r0) * n_targets) under `agg` (MIN/MAX start from +-inf). `seen` (same layout, or
+  // nullptr) marks the targets that got a vote.
   void accumulate(const TT* x, int64_t stride, int64_t r0, int64_t r1, int32_t t0, int32_t t1,
-                  Aggregate agg, double* acc) const {
+                  Aggregate agg, double* acc, uint8_t* seen) const {
     constexpr int kBlock = 32;
     const TT* rows[kBlock];
     int32_t reached[kBlock];
@@ -196,7 +200,7 @@ struct Ensemble {
       double* a = acc + (b - r0) * n_targets;
       for (int32_t t = t0; t < t1; ++t) {
         walk_any(t, rows, k, reached);
-        if (one_vote && agg == Aggregate::kSum) {
+        if (one_vote && !seen && (agg == Aggregate::kSum || agg == Aggregate::kAverage)) {
           for (int i = 0; i < k; ++i)
             a[i * n_targets] += single_vote[static_cast<size_t>(reached[i])];
           continue;
@@ -206,6 +210,7 @@ struct Ensemble {
           double* ai = a + i * n_targets;
           for (int32_t v = vote_begin[leaf]; v < vote_begin[leaf + 1]; ++v) {
             const LeafVote& lv = votes[static_cast<size_t>(v)];
+            if (seen) seen[(b - r0 + i) * n_targets + lv.target] = 1;
             double& dst = ai[lv.target];
             switch (agg) {
               case Aggregate::kSum:
@@ -378,10 +383,15 @@ Status build_ensemble(const Node& node, const std::string& prefix, int64_t n_tar
                                                       : kMixed;
   e.one_vote = n_targets == 1;
   e.single_vote.assign(e.nodes.size(), 0.0);
+  std::vector<char> voted(static_cast<size_t>(n_targets));
   for (size_t i = 0; i < e.nodes.size(); ++i) {
     const int32_t b = e.vote_begin[i], c = e.vote_begin[i + 1];
     if (e.meta[i] % 8 == kLeaf) {
       if (c - b != 1) e.one_vote = false;
+      std::fill(voted.begin(), voted.end(), 0);
+      for (int32_t v = b; v < c; ++v)
+        voted[static_cast<size_t>(e.votes[static_cast<size_t>(v)].target)] = 1;
+      if (std::find(voted.begin(), voted.end(), 0) != voted.end()) e.track_presence = true;
     }
     for (int32_t v = b; v < c; ++v) e.single_vote[i] += e.votes[static_cast<size_t>(v)].weight;
   }
@@ -391,7 +401,7 @@ Status build_ensemble(const Node& node, const std::string& prefix, int64_t n_tar
 // Runs the ensemble over X into scores [N, n_targets] (raw aggregated, before base values).
 template <class TT>
 Status run_ensemble(const Ensemble<TT>& e, const Tensor& xt, Aggregate agg, const char* op,
-                    std::vector<double>& scores, int64_t& n_rows) {
+                    std::vector<double>& scores, std::vector<uint8_t>& seen, int64_t& n_rows) {
   std::vector<TT> holder;
   int64_t n = 0, c = 0;
   auto xr = input_as<TT>(xt, holder, n, c, op);
@@ -407,6 +417,7 @@ Status run_ensemble(const Ensemble<TT>& e, const Tensor& xt, Aggregate agg, cons
                       : agg == Aggregate::kMax ? -std::numeric_limits<double>::infinity()
                                                : 0.0;
   scores.assign(static_cast<size_t>(n * nt), init);
+  seen.assign(e.track_presence ? static_cast<size_t>(n * nt) : 0, 0);
   const int32_t n_trees = static_cast<int32_t>(e.roots.size());
   const int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
   const int64_t work_per_row = std::max<int64_t>(1, e.total_steps);
@@ -417,14 +428,19 @@ Status run_ensemble(const Ensemble<TT>& e, const Tensor& xt, Aggregate agg, cons
     const int chunks =
         static_cast<int>(std::min<int64_t>({threads, work_per_row / kMinStepsPerThread, n_trees}));
     std::vector<std::vector<double>> part(static_cast<size_t>(chunks));
+    std::vector<std::vector<uint8_t>> part_seen(static_cast<size_t>(chunks));
 #pragma omp parallel for num_threads(chunks) schedule(static)
     for (int ch = 0; ch < chunks; ++ch) {
       auto& p = part[static_cast<size_t>(ch)];
       p.assign(static_cast<size_t>(n * nt), init);
+      auto& ps = part_seen[static_cast<size_t>(ch)];
+      ps.assign(seen.size(), 0);
       const int32_t t0 = static_cast<int32_t>(int64_t{n_trees} * ch / chunks);
       const int32_t t1 = static_cast<int32_t>(int64_t{n_trees} * (ch + 1) / chunks);
-      e.accumulate(x, c, 0, n, t0, t1, agg, p.data());
+      e.accumulate(x, c, 0, n, t0, t1, agg, p.data(), ps.empty() ? nullptr : ps.data());
     }
+    for (const auto& ps : part_seen)
+      for (size_t i = 0; i < seen.size(); ++i) seen[i] |= ps[i];
     for (const auto& p : part)
       for (size_t i = 0; i < scores.size(); ++i) {
         switch (agg) {
@@ -443,7 +459,8 @@ Status run_ensemble(const Ensemble<TT>& e, const Tensor& xt, Aggregate agg, cons
   }
   const int64_t grain = std::max<int64_t>(1, kMinStepsPerThread / work_per_row);
   parallel_for(n, grain, [&](int64_t r0, int64_t r1) {
-    e.accumulate(x, c, r0, r1, 0, n_trees, agg, scores.data() + r0 * nt);
+    e.accumulate(x, c, r0, r1, 0, n_trees, agg, scores.data() + r0 * nt,
+                 seen.empty() ? nullptr : seen.data() + r0 * nt);
   });
   return Status::ok();
 }
@@ -498,9 +515,10 @@ class TreeEnsembleRegressorKernel : public Kernel {
     const Tensor* x = ctx.input(0);
     if (!x) return invalid_argument("TreeEnsembleRegressor: missing input X");
     std::vector<double> s;
+    std::vector<uint8_t> seen;
     int64_t n = 0;
-    Status st = double_ ? run_ensemble(d_, *x, agg_, "TreeEnsembleRegressor", s, n)
-                        : run_ensemble(f_, *x, agg_, "TreeEnsembleRegressor", s, n);
+    Status st = double_ ? run_ensemble(d_, *x, agg_, "TreeEnsembleRegressor", s, seen, n)
+                        : run_ensemble(f_, *x, agg_, "TreeEnsembleRegressor", s, seen, n);
     NALAR_RETURN_IF_ERROR(st);
     const double n_trees = static_cast<double>(double_ ? d_.roots.size() : f_.roots.size());
     Tensor y = Tensor::create(DataType::kFloat, {n, n_targets_});
@@ -509,8 +527,10 @@ class TreeEnsembleRegressorKernel : public Kernel {
       double* row = s.data() + r * n_targets_;
       for (int64_t j = 0; j < n_targets_; ++j) {
         double v = row[j];
-        if (std::isinf(v) && (agg_ == Aggregate::kMin || agg_ == Aggregate::kMax))
-          v = 0;  // no vote
+        if (!seen.empty() && !seen[static_cast<size_t>(r * n_targets_ + j)]) {
+          row[j] = 0;  // no tree voted for this target: 0, base value not added (as ORT)
+          continue;
+        }
         if (agg_ == Aggregate::kAverage) v /= n_trees;
         if (!base_.empty()) v += base_[static_cast<size_t>(j)];
         row[j] = v;
@@ -573,9 +593,11 @@ class TreeEnsembleClassifierKernel : public Kernel {
     const Tensor* x = ctx.input(0);
     if (!x) return invalid_argument("TreeEnsembleClassifier: missing input X");
     std::vector<double> s;
+    std::vector<uint8_t> seen;
     int64_t n = 0;
-    Status st = double_ ? run_ensemble(d_, *x, Aggregate::kSum, "TreeEnsembleClassifier", s, n)
-                        : run_ensemble(f_, *x, Aggregate::kSum, "TreeEnsembleClassifier", s, n);
+    Status st = double_
+                    ? run_ensemble(d_, *x, Aggregate::kSum, "TreeEnsembleClassifier", s, seen, n)
+                    : run_ensemble(f_, *x, Aggregate::kSum, "TreeEnsembleClassifier", s, seen, n);
     NALAR_RETURN_IF_ERROR(st);
     const int64_t c = n_classes_;
     std::vector<int64_t> label(static_cast<size_t>(n));
@@ -615,10 +637,13 @@ class TreeEnsembleClassifierKernel : public Kernel {
       }
       if (!base_.empty())
         for (int64_t j = 0; j < c; ++j) row[j] += base_[static_cast<size_t>(j)];
-      // Argmax over classes that can score (voted or given a base value); first wins ties.
+      // Argmax over classes that scored (got a vote in this row, or have base values); first
+      // wins ties.
       int64_t best = -1;
       for (int64_t j = 0; j < c; ++j) {
-        if (!used_[static_cast<size_t>(j)] && base_.empty()) continue;
+        const bool voted = seen.empty() ? used_[static_cast<size_t>(j)] != 0
+                                        : seen[static_cast<size_t>(r * c + j)] != 0;
+        if (!voted && base_.empty()) continue;
         if (best < 0 || row[j] > row[best]) best = j;
       }
       label[static_cast<size_t>(r)] = best < 0 ? 0 : best;
