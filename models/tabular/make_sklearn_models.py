@@ -667,6 +667,46 @@ def op_cases():
                       [("label", "expected_label", np.array(labels, dtype=np.int64)),
                        ("probabilities", "expected_proba", np.array(probas, dtype=np.float32))]))
 
+    # A wide ensemble (1500 full depth-6 trees, 3 targets, one vote per leaf): a single row of it
+    # is worth splitting over trees across threads.
+    rng = np.random.RandomState(SEED)
+    n_trees, depth, n_feat = 1500, 6, 8
+    n_nodes = 2 ** (depth + 1) - 1
+    first_leaf = 2 ** depth - 1
+    feat = rng.randint(0, n_feat, size=(n_trees, n_nodes))
+    thr = rng.randn(n_trees, n_nodes).astype(np.float32)
+    wts = rng.randn(n_trees, n_nodes).astype(np.float32)
+    a = {k: [] for k in ("nodes_treeids", "nodes_nodeids", "nodes_featureids", "nodes_values",
+                         "nodes_modes", "nodes_truenodeids", "nodes_falsenodeids",
+                         "target_treeids", "target_nodeids", "target_ids", "target_weights")}
+    for t in range(n_trees):
+        for i in range(n_nodes):
+            leaf = i >= first_leaf
+            a["nodes_treeids"].append(t)
+            a["nodes_nodeids"].append(i)
+            a["nodes_featureids"].append(0 if leaf else int(feat[t, i]))
+            a["nodes_values"].append(0.0 if leaf else float(thr[t, i]))
+            a["nodes_modes"].append("LEAF" if leaf else "BRANCH_LT")
+            a["nodes_truenodeids"].append(0 if leaf else 2 * i + 1)
+            a["nodes_falsenodeids"].append(0 if leaf else 2 * i + 2)
+            if leaf:
+                a["target_treeids"].append(t)
+                a["target_nodeids"].append(i)
+                a["target_ids"].append(t % 3)
+                a["target_weights"].append(float(wts[t, i]))
+    xw = rng.randn(1, n_feat).astype(np.float32)
+    yw = np.zeros(3)
+    for t in range(n_trees):
+        i = 0
+        while i < first_leaf:
+            i = 2 * i + 1 if xw[0, feat[t, i]] < thr[t, i] else 2 * i + 2
+        yw[t % 3] += float(wts[t, i])
+    node = helper.make_node("TreeEnsembleRegressor", ["input"], ["variable"], domain=ML,
+                            n_targets=3, base_values=[1.0, 2.0, 3.0], **a)
+    model = make_model([node], [float_input("input", n_feat)], [score_output("variable", 3)])
+    cases.append(("op_tree_regressor_wide_batch1", model, [("input", xw)],
+                  [("variable", "expected_value", (yw + [1.0, 2.0, 3.0]).astype(np.float32).reshape(1, 3))]))
+
     # Encoders and preprocessing with numpy references.
     xs = np.array([["a", "b"], ["zz", "c"], ["c", "a"]], dtype=np.str_)
     node = helper.make_node("LabelEncoder", ["input"], ["y"], domain=ML,

@@ -40,8 +40,7 @@ template <class TT>
 struct FlatNode {
   TT value;
   int32_t feature;
-  int32_t on_true;
-  int32_t on_false;
+  int32_t child[2];  // [0]: the false branch, [1]: the true branch (an index, not a branch)
 };
 
 template <Mode M, class TT>
@@ -71,8 +70,9 @@ struct Ensemble {
   std::vector<uint8_t> fixed_walk;    // per tree: walk `depth` steps without testing for leaves
   std::vector<int32_t> vote_begin;    // per node: leaf votes [vote_begin[i], vote_begin[i+1])
   std::vector<LeafVote> votes;
-  std::vector<double> single_vote;  // per node: the one vote's weight (when `one_vote`)
-  bool one_vote = false;            // every leaf has exactly one vote, for target 0
+  std::vector<double> single_vote;     // per node: the one vote's weight (when `one_vote`)
+  std::vector<int32_t> single_target;  // per node: the one vote's target (when `one_vote`)
+  bool one_vote = false;               // every leaf has exactly one vote
   // Some leaf does not vote for every target: record which targets got a vote per row, since a
   // target nobody voted for reads 0 without its base value (ONNX Runtime's behaviour).
   bool track_presence = false;
@@ -80,6 +80,22 @@ struct Ensemble {
   int64_t n_targets = 1;
   int32_t max_feature = -1;
   int64_t total_steps = 0;  // sum of depths: the work of one row
+
+  // L rows walk `steps` levels in lock-step; the child is picked by indexing, so there is no
+  // branch to mispredict and the L independent chains overlap their load latencies.
+  template <Mode M, int L>
+  [[gnu::always_inline]] inline void walk_fixed(int32_t root, int32_t steps, const TT* const* rows,
+                                                int32_t* out) const {
+    const FlatNode<TT>* nd = nodes.data();
+    int32_t idx[L];
+    for (int l = 0; l < L; ++l) idx[l] = root;
+    for (int32_t s = 0; s < steps; ++s)
+      for (int l = 0; l < L; ++l) {
+        const FlatNode<TT>& n = nd[idx[l]];
+        idx[l] = n.child[branch<M>(rows[l][n.feature], n.value)];
+      }
+    for (int l = 0; l < L; ++l) out[l] = idx[l];
+  }
 
   // Walks tree `t` for `k` rows (pointers into X), returning the reached nodes in `out`.
   template <Mode M>
@@ -90,38 +106,16 @@ struct Ensemble {
     if constexpr (M != kMixed) {
       if (fixed_walk[static_cast<size_t>(t)]) {
         int r = 0;
-        for (; r + 4 <= k; r += 4) {
-          int32_t a = root, b = root, c = root, d = root;
-          for (int32_t s = 0; s < steps; ++s) {
-            const FlatNode<TT>& na = nd[a];
-            const FlatNode<TT>& nb = nd[b];
-            const FlatNode<TT>& nc = nd[c];
-            const FlatNode<TT>& ndd = nd[d];
-            a = branch<M>(rows[r][na.feature], na.value) ? na.on_true : na.on_false;
-            b = branch<M>(rows[r + 1][nb.feature], nb.value) ? nb.on_true : nb.on_false;
-            c = branch<M>(rows[r + 2][nc.feature], nc.value) ? nc.on_true : nc.on_false;
-            d = branch<M>(rows[r + 3][ndd.feature], ndd.value) ? ndd.on_true : ndd.on_false;
-          }
-          out[r] = a;
-          out[r + 1] = b;
-          out[r + 2] = c;
-          out[r + 3] = d;
-        }
-        for (; r < k; ++r) {
-          int32_t a = root;
-          for (int32_t s = 0; s < steps; ++s) {
-            const FlatNode<TT>& na = nd[a];
-            a = branch<M>(rows[r][na.feature], na.value) ? na.on_true : na.on_false;
-          }
-          out[r] = a;
-        }
+        for (; r + 8 <= k; r += 8) walk_fixed<M, 8>(root, steps, rows + r, out + r);
+        for (; r + 2 <= k; r += 2) walk_fixed<M, 2>(root, steps, rows + r, out + r);
+        for (; r < k; ++r) walk_fixed<M, 1>(root, steps, rows + r, out + r);
         return;
       }
       for (int r = 0; r < k; ++r) {
         int32_t a = root;
         for (;;) {
           const FlatNode<TT>& na = nd[a];
-          int32_t next = branch<M>(rows[r][na.feature], na.value) ? na.on_true : na.on_false;
+          const int32_t next = na.child[branch<M>(rows[r][na.feature], na.value)];
           if (next == a) break;
           a = next;
         }
@@ -160,7 +154,7 @@ struct Ensemble {
                 break;
             }
           }
-          a = go ? na.on_true : na.on_false;
+          a = na.child[go];
         }
         out[r] = a;
       }
@@ -186,46 +180,125 @@ struct Ensemble {
     }
   }
 
+  // One row walks L trees [t, t + L) in lock-step: the batch-1 form of walk_fixed.
+  template <Mode M, int L>
+  [[gnu::always_inline]] inline void walk_trees(int32_t t, const TT* row, int32_t* out) const {
+    const FlatNode<TT>* nd = nodes.data();
+    int32_t idx[L];
+    int32_t steps = 0;
+    for (int l = 0; l < L; ++l) {
+      idx[l] = roots[static_cast<size_t>(t + l)];
+      steps = std::max(steps, depth[static_cast<size_t>(t + l)]);
+    }
+    for (int32_t s = 0; s < steps; ++s)
+      for (int l = 0; l < L; ++l) {
+        const FlatNode<TT>& n = nd[idx[l]];
+        idx[l] = n.child[branch<M>(row[n.feature], n.value)];
+      }
+    for (int l = 0; l < L; ++l) out[l] = idx[l];
+  }
+
+  template <Mode M>
+  void walk_row(const TT* row, int32_t t0, int32_t t1, int32_t* out) const {
+    int32_t t = t0;
+    if constexpr (M != kMixed) {
+      for (; t + 8 <= t1; t += 8) {
+        bool fixed = true;
+        for (int l = 0; l < 8; ++l) fixed = fixed && fixed_walk[static_cast<size_t>(t + l)];
+        if (!fixed) break;
+        walk_trees<M, 8>(t, row, out + (t - t0));
+      }
+    }
+    for (; t < t1; ++t) walk<M>(t, &row, 1, out + (t - t0));
+  }
+
+  // The leaves reached by one row in trees [t0, t1).
+  void walk_row_any(const TT* row, int32_t t0, int32_t t1, int32_t* out) const {
+    switch (mode) {
+      case kLeq:
+        return walk_row<kLeq>(row, t0, t1, out);
+      case kLt:
+        return walk_row<kLt>(row, t0, t1, out);
+      case kGte:
+        return walk_row<kGte>(row, t0, t1, out);
+      case kGt:
+        return walk_row<kGt>(row, t0, t1, out);
+      case kEq:
+        return walk_row<kEq>(row, t0, t1, out);
+      case kNeq:
+        return walk_row<kNeq>(row, t0, t1, out);
+      default:
+        return walk_row<kMixed>(row, t0, t1, out);
+    }
+  }
+
+  // Adds the votes of leaf `leaf` into one row's accumulators `a` (and presence marks `seen`).
+  void add_votes(size_t leaf, Aggregate agg, double* a, uint8_t* seen) const {
+    for (int32_t v = vote_begin[leaf]; v < vote_begin[leaf + 1]; ++v) {
+      const LeafVote& lv = votes[static_cast<size_t>(v)];
+      if (seen) seen[lv.target] = 1;
+      double& dst = a[lv.target];
+      switch (agg) {
+        case Aggregate::kSum:
+        case Aggregate::kAverage:
+          dst += lv.weight;
+          break;
+        case Aggregate::kMin:
+          dst = std::min(dst, lv.weight);
+          break;
+        case Aggregate::kMax:
+          dst = std::max(dst, lv.weight);
+          break;
+      }
+    }
+  }
+
   // Adds the votes of trees [t0, t1) for rows [r0, r1) of X into acc ([rows, n_targets], row r at
   // acc + (r - r0) * n_targets) under `agg` (MIN/MAX start from +-inf). `seen` (same layout, or
   // nullptr) marks the targets that got a vote.
   void accumulate(const TT* x, int64_t stride, int64_t r0, int64_t r1, int32_t t0, int32_t t1,
                   Aggregate agg, double* acc, uint8_t* seen) const {
     constexpr int kBlock = 32;
-    const TT* rows[kBlock];
+    const bool fast_sum =
+        one_vote && !seen && (agg == Aggregate::kSum || agg == Aggregate::kAverage);
     int32_t reached[kBlock];
+    if (r1 - r0 < 8) {
+      // Few rows: each row walks several trees at once instead.
+      for (int64_t r = r0; r < r1; ++r) {
+        const TT* row = x + r * stride;
+        double* a = acc + (r - r0) * n_targets;
+        uint8_t* sr = seen ? seen + (r - r0) * n_targets : nullptr;
+        for (int32_t t = t0; t < t1; t += kBlock) {
+          const int32_t te = std::min<int32_t>(t1, t + kBlock);
+          walk_row_any(row, t, te, reached);
+          for (int32_t i = 0; i < te - t; ++i) {
+            const size_t leaf = static_cast<size_t>(reached[i]);
+            if (fast_sum)
+              a[single_target[leaf]] += single_vote[leaf];
+            else
+              add_votes(static_cast<size_t>(reached[i]), agg, a, sr);
+          }
+        }
+      }
+      return;
+    }
+    const TT* rows[kBlock];
     for (int64_t b = r0; b < r1; b += kBlock) {
       const int k = static_cast<int>(std::min<int64_t>(kBlock, r1 - b));
       for (int i = 0; i < k; ++i) rows[i] = x + (b + i) * stride;
       double* a = acc + (b - r0) * n_targets;
       for (int32_t t = t0; t < t1; ++t) {
         walk_any(t, rows, k, reached);
-        if (one_vote && !seen && (agg == Aggregate::kSum || agg == Aggregate::kAverage)) {
-          for (int i = 0; i < k; ++i)
-            a[i * n_targets] += single_vote[static_cast<size_t>(reached[i])];
+        if (fast_sum) {
+          for (int i = 0; i < k; ++i) {
+            const size_t leaf = static_cast<size_t>(reached[i]);
+            a[i * n_targets + single_target[leaf]] += single_vote[leaf];
+          }
           continue;
         }
-        for (int i = 0; i < k; ++i) {
-          const size_t leaf = static_cast<size_t>(reached[i]);
-          double* ai = a + i * n_targets;
-          for (int32_t v = vote_begin[leaf]; v < vote_begin[leaf + 1]; ++v) {
-            const LeafVote& lv = votes[static_cast<size_t>(v)];
-            if (seen) seen[(b - r0 + i) * n_targets + lv.target] = 1;
-            double& dst = ai[lv.target];
-            switch (agg) {
-              case Aggregate::kSum:
-              case Aggregate::kAverage:
-                dst += lv.weight;
-                break;
-              case Aggregate::kMin:
-                dst = std::min(dst, lv.weight);
-                break;
-              case Aggregate::kMax:
-                dst = std::max(dst, lv.weight);
-                break;
-            }
-          }
-        }
+        for (int i = 0; i < k; ++i)
+          add_votes(static_cast<size_t>(reached[i]), agg, a + i * n_targets,
+                    seen ? seen + (b - r0 + i) * n_targets : nullptr);
       }
     }
   }
@@ -336,9 +409,9 @@ Status build_ensemble(const Node& node, const std::string& prefix, int64_t n_tar
       const int32_t pos = static_cast<int32_t>(e.nodes.size());
       if (it.parent >= 0) {
         if (it.on_true)
-          e.nodes[static_cast<size_t>(it.parent)].on_true = pos;
+          e.nodes[static_cast<size_t>(it.parent)].child[1] = pos;
         else
-          e.nodes[static_cast<size_t>(it.parent)].on_false = pos;
+          e.nodes[static_cast<size_t>(it.parent)].child[0] = pos;
       }
       FlatNode<TT> fn{};
       const size_t s = it.src;
@@ -346,7 +419,7 @@ Status build_ensemble(const Node& node, const std::string& prefix, int64_t n_tar
       if (mode[s] == kLeaf) {
         fn.value = TT(0);
         fn.feature = 0;
-        fn.on_true = fn.on_false = pos;
+        fn.child[0] = fn.child[1] = pos;
         max_depth = std::max(max_depth, it.depth);
         depth_sum += it.depth;
         ++leaves;
@@ -356,7 +429,7 @@ Status build_ensemble(const Node& node, const std::string& prefix, int64_t n_tar
                                   "] = " + std::to_string(feature_ids[s]) + " is out of range");
         fn.value = static_cast<TT>(values[s]);
         fn.feature = static_cast<int32_t>(feature_ids[s]);
-        fn.on_true = fn.on_false = -1;
+        fn.child[0] = fn.child[1] = -1;
         e.max_feature = std::max(e.max_feature, fn.feature);
         branch_modes.insert(mode[s]);
         any_missing = any_missing || miss;
@@ -381,8 +454,9 @@ Status build_ensemble(const Node& node, const std::string& prefix, int64_t n_tar
   e.mode = (branch_modes.size() == 1 && !any_missing) ? *branch_modes.begin()
            : branch_modes.empty()                     ? kLeq
                                                       : kMixed;
-  e.one_vote = n_targets == 1;
+  e.one_vote = true;
   e.single_vote.assign(e.nodes.size(), 0.0);
+  e.single_target.assign(e.nodes.size(), 0);
   std::vector<char> voted(static_cast<size_t>(n_targets));
   for (size_t i = 0; i < e.nodes.size(); ++i) {
     const int32_t b = e.vote_begin[i], c = e.vote_begin[i + 1];
@@ -394,14 +468,16 @@ Status build_ensemble(const Node& node, const std::string& prefix, int64_t n_tar
       if (std::find(voted.begin(), voted.end(), 0) != voted.end()) e.track_presence = true;
     }
     for (int32_t v = b; v < c; ++v) e.single_vote[i] += e.votes[static_cast<size_t>(v)].weight;
+    if (c > b) e.single_target[i] = e.votes[static_cast<size_t>(b)].target;
   }
   return Status::ok();
 }
 
 // Runs the ensemble over X into scores [N, n_targets] (raw aggregated, before base values).
 template <class TT>
-Status run_ensemble(const Ensemble<TT>& e, const Tensor& xt, Aggregate agg, const char* op,
-                    std::vector<double>& scores, std::vector<uint8_t>& seen, int64_t& n_rows) {
+Status run_ensemble(const Ensemble<TT>& e, const Tensor& xt, Aggregate agg, bool want_presence,
+                    const char* op, std::vector<double>& scores, std::vector<uint8_t>& seen,
+                    int64_t& n_rows) {
   std::vector<TT> holder;
   int64_t n = 0, c = 0;
   auto xr = input_as<TT>(xt, holder, n, c, op);
@@ -417,7 +493,7 @@ Status run_ensemble(const Ensemble<TT>& e, const Tensor& xt, Aggregate agg, cons
                       : agg == Aggregate::kMax ? -std::numeric_limits<double>::infinity()
                                                : 0.0;
   scores.assign(static_cast<size_t>(n * nt), init);
-  seen.assign(e.track_presence ? static_cast<size_t>(n * nt) : 0, 0);
+  seen.assign(want_presence && e.track_presence ? static_cast<size_t>(n * nt) : 0, 0);
   const int32_t n_trees = static_cast<int32_t>(e.roots.size());
   const int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
   const int64_t work_per_row = std::max<int64_t>(1, e.total_steps);
@@ -517,8 +593,8 @@ class TreeEnsembleRegressorKernel : public Kernel {
     std::vector<double> s;
     std::vector<uint8_t> seen;
     int64_t n = 0;
-    Status st = double_ ? run_ensemble(d_, *x, agg_, "TreeEnsembleRegressor", s, seen, n)
-                        : run_ensemble(f_, *x, agg_, "TreeEnsembleRegressor", s, seen, n);
+    Status st = double_ ? run_ensemble(d_, *x, agg_, true, "TreeEnsembleRegressor", s, seen, n)
+                        : run_ensemble(f_, *x, agg_, true, "TreeEnsembleRegressor", s, seen, n);
     NALAR_RETURN_IF_ERROR(st);
     const double n_trees = static_cast<double>(double_ ? d_.roots.size() : f_.roots.size());
     Tensor y = Tensor::create(DataType::kFloat, {n, n_targets_});
@@ -595,9 +671,12 @@ class TreeEnsembleClassifierKernel : public Kernel {
     std::vector<double> s;
     std::vector<uint8_t> seen;
     int64_t n = 0;
-    Status st = double_
-                    ? run_ensemble(d_, *x, Aggregate::kSum, "TreeEnsembleClassifier", s, seen, n)
-                    : run_ensemble(f_, *x, Aggregate::kSum, "TreeEnsembleClassifier", s, seen, n);
+    // Which classes got votes only matters for the argmax when no base values make them all score.
+    const bool presence = !binary_ && base_.empty();
+    Status st =
+        double_
+            ? run_ensemble(d_, *x, Aggregate::kSum, presence, "TreeEnsembleClassifier", s, seen, n)
+            : run_ensemble(f_, *x, Aggregate::kSum, presence, "TreeEnsembleClassifier", s, seen, n);
     NALAR_RETURN_IF_ERROR(st);
     const int64_t c = n_classes_;
     std::vector<int64_t> label(static_cast<size_t>(n));
