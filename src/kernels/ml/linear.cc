@@ -78,17 +78,16 @@ class LinearClassifierKernel : public Kernel {
       if (binary) {
         const double v = sr[0];
         label[static_cast<size_t>(r)] = v > 0 ? 1 : 0;
+        // Like ONNX Runtime: the second column is the score (or its logistic/probit), the first
+        // 1 minus it; SOFTMAX variants do not apply to a single score.
         if (post_ == PostTransform::kLogistic) {
           row[1] = sigmoid(v);
-          row[0] = 1 - row[1];
         } else if (post_ == PostTransform::kProbit) {
           row[1] = probit(v);
-          row[0] = 1 - row[1];
         } else {
-          row[0] = -v;
           row[1] = v;
-          apply_post_transform(post_, row.data(), 2);
         }
+        row[0] = 1 - row[1];
       } else {
         std::copy(sr, sr + k_, row.begin());
         label[static_cast<size_t>(r)] = std::max_element(sr, sr + k_) - sr;

@@ -689,26 +689,20 @@ class TreeEnsembleClassifierKernel : public Kernel {
         double v = row[binary_class_];
         if (base_.size() == 1) v += base_[0];
         if (base_.size() == 2) v += base_[1];
+        // As ONNX Runtime: with all weights >= 0 the score is a probability (threshold 0.5),
+        // otherwise a margin (threshold 0), whatever the post transform. SOFTMAX variants do not
+        // apply to one score. (ORT writes [probit, 0] for PROBIT; Nalar writes [1 - p, p].)
+        label[static_cast<size_t>(r)] = v > (all_positive_ ? 0.5 : 0.0) ? 1 : 0;
         double p0, p1;
-        if (all_positive_ && post_ == PostTransform::kNone) {
-          label[static_cast<size_t>(r)] = v > 0.5 ? 1 : 0;
-          p1 = v;
-          p0 = 1 - v;
+        if (post_ == PostTransform::kLogistic) {
+          p1 = sigmoid(v);
+          p0 = sigmoid(-v);
+        } else if (post_ == PostTransform::kProbit) {
+          p1 = probit(v);
+          p0 = 1 - p1;
         } else {
-          label[static_cast<size_t>(r)] = v > 0 ? 1 : 0;
-          if (post_ == PostTransform::kLogistic) {
-            p1 = sigmoid(v);
-            p0 = sigmoid(-v);
-          } else if (post_ == PostTransform::kProbit) {
-            p1 = probit(v);
-            p0 = 1 - p1;
-          } else if (all_positive_) {
-            p1 = v;
-            p0 = 1 - v;
-          } else {
-            p1 = v;
-            p0 = -v;
-          }
+          p1 = v;
+          p0 = all_positive_ ? 1 - v : -v;
         }
         out[r * c] = static_cast<float>(p0);
         out[r * c + 1] = static_cast<float>(p1);
