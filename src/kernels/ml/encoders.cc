@@ -51,7 +51,7 @@ class OneHotEncoderKernel : public Kernel {
         const T* in = x->data<T>();
         for (int64_t i = 0; i < x->size(); ++i) {
           const double v = static_cast<double>(in[i]);
-          if (std::isnan(v)) continue;
+          if (!(std::fabs(v) < 9.2e18)) continue;  // NaN or beyond int64: no category
           if (auto it = int_index_.find(static_cast<int64_t>(v)); it != int_index_.end())
             pos[static_cast<size_t>(i)] = it->second;
         }
