@@ -450,6 +450,12 @@ Status build_ensemble(const Node& node, const std::string& prefix, int64_t n_tar
     e.fixed_walk.push_back(max_depth <= avg * 1.25 + 1 ? 1 : 0);
     e.total_steps += max_depth;
   }
+  // Every node must hang from its tree's root: otherwise the tree has a cycle or several roots.
+  for (size_t i = 0; i < n; ++i)
+    if (!visited[i])
+      return invalid_argument("node (tree " + std::to_string(tree_ids[i]) + ", node " +
+                              std::to_string(node_ids[i]) +
+                              ") is not reachable from its tree's root (a cycle or a second root)");
   e.vote_begin.push_back(static_cast<int32_t>(e.votes.size()));
   e.mode = (branch_modes.size() == 1 && !any_missing) ? *branch_modes.begin()
            : branch_modes.empty()                     ? kLeq
