@@ -81,7 +81,7 @@ def export_gbt(outdir):
     import make_sklearn_models as conv
     x, y = make_classification(n_samples=4000, n_features=32, random_state=0)
     clf = GradientBoostingClassifier(n_estimators=100, max_depth=6, random_state=0).fit(x, y)
-    model = conv.convert(clf, n_features=32)
+    model = conv.convert_gbc(clf, 32)
     import onnx
     onnx.save(model, os.path.join(outdir, "model.onnx"))
     import pickle
