@@ -1,0 +1,80 @@
+// A compiled convolution-like oneDNN primitive for one input-shape signature, with its layout
+// reorders and (for constant weights) the weights packed once into the primitive's format.
+// Used by Conv and ConvTranspose.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "kernels/dnnl/dnnl_context.h"
+
+namespace nalar {
+
+struct ConvPrimitive {
+  dnnl::primitive prim;
+  dnnl::memory::desc src_user, src_md, wei_user, wei_md, bias_md, dst_md, dst_user;
+  bool reorder_src = false, reorder_wei = false, reorder_dst = false;
+  dnnl::reorder src_reorder, wei_reorder, dst_reorder;
+  dnnl::memory packed_wei;  // set when the weights were constant and got packed
+  bool has_bias = false;
+
+  // Fills the layout fields from the primitive descriptor of a (de)convolution and packs
+  // `const_weights` when not null.
+  template <class PD>
+  void init(const PD& pd, const dnnl::memory::desc& src_u, const dnnl::memory::desc& wei_u,
+            const dnnl::memory::desc& dst_u, const void* const_weights);
+
+  // Runs on plain row-major src/weights/bias/dst buffers.
+  void run(const void* src, const void* wei, const void* bias, void* dst) const;
+};
+
+// Thread-safe map from a shape signature to its compiled primitive.
+class ConvPrimitiveCache {
+ public:
+  template <class Make>
+  std::shared_ptr<const ConvPrimitive> get(const std::vector<int64_t>& key, Make&& make) const {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = map_.find(key);
+    if (it != map_.end()) return it->second;
+    std::shared_ptr<const ConvPrimitive> p = make();
+    map_.emplace(key, p);
+    return p;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  mutable std::map<std::vector<int64_t>, std::shared_ptr<const ConvPrimitive>> map_;
+};
+
+template <class PD>
+void ConvPrimitive::init(const PD& pd, const dnnl::memory::desc& src_u,
+                         const dnnl::memory::desc& wei_u, const dnnl::memory::desc& dst_u,
+                         const void* const_weights) {
+  using namespace dnnl_util;
+  const dnnl::engine& eng = engine();
+  prim = dnnl::primitive(pd);
+  src_user = src_u;
+  wei_user = wei_u;
+  dst_user = dst_u;
+  src_md = pd.src_desc();
+  wei_md = pd.weights_desc();
+  dst_md = pd.dst_desc();
+  reorder_src = src_md != src_user;
+  reorder_wei = wei_md != wei_user;
+  reorder_dst = dst_md != dst_user;
+  dnnl::primitive_attr attr = user_scratch_attr();
+  if (reorder_src)
+    src_reorder = dnnl::reorder(dnnl::reorder::primitive_desc(eng, src_user, eng, src_md, attr));
+  if (reorder_dst)
+    dst_reorder = dnnl::reorder(dnnl::reorder::primitive_desc(eng, dst_md, eng, dst_user, attr));
+  if (const_weights) {
+    packed_wei = dnnl::memory(wei_md, eng);
+    dnnl_util::reorder(wrap(wei_user, const_weights), packed_wei);
+  } else if (reorder_wei) {
+    wei_reorder = dnnl::reorder(dnnl::reorder::primitive_desc(eng, wei_user, eng, wei_md, attr));
+  }
+}
+
+}  // namespace nalar
