@@ -192,8 +192,8 @@ class ConvKernel : public Kernel {
     const int64_t n = x->dim(0), c = x->dim(1), m = w->dim(0);
     if (c != w->dim(1) * group_ || m % group_ != 0)
       return invalid_argument("Conv: channels do not match: X " + shape_to_string(x->shape()) +
-                              ", W " + shape_to_string(w->shape()) +
-                              ", group " + std::to_string(group_));
+                              ", W " + shape_to_string(w->shape()) + ", group " +
+                              std::to_string(group_));
     std::vector<int64_t> in(x->shape().begin() + 2, x->shape().end());
     std::vector<int64_t> k(w->shape().begin() + 2, w->shape().end());
     if (!attrs_.kernel.empty() && attrs_.kernel != k)
@@ -228,15 +228,14 @@ class ConvKernel : public Kernel {
           dims st(win.strides.begin(), win.strides.end());
           dims pl(win.pad_begin.begin(), win.pad_begin.end());
           dims pr(win.pad_end_eff.begin(), win.pad_end_eff.end());
-          auto desc = p->has_bias
-                          ? dnnl::convolution_forward::desc(
-                                dnnl::prop_kind::forward_inference,
-                                dnnl::algorithm::convolution_direct, any_src, any_wei, p->bias_md,
-                                any_dst, st, minus_one(win.dilations), pl, pr)
-                          : dnnl::convolution_forward::desc(
-                                dnnl::prop_kind::forward_inference,
-                                dnnl::algorithm::convolution_direct, any_src, any_wei, any_dst,
-                                st, minus_one(win.dilations), pl, pr);
+          auto desc =
+              p->has_bias
+                  ? dnnl::convolution_forward::desc(
+                        dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
+                        any_src, any_wei, p->bias_md, any_dst, st, minus_one(win.dilations), pl, pr)
+                  : dnnl::convolution_forward::desc(
+                        dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
+                        any_src, any_wei, any_dst, st, minus_one(win.dilations), pl, pr);
           dnnl::convolution_forward::primitive_desc pd(desc, dnnl_util::user_scratch_attr(),
                                                        dnnl_util::engine());
           p->init(pd, src_u, wei_u, dst_u, packed ? w->raw() : nullptr);
@@ -340,7 +339,8 @@ class ConvTransposeKernel : public Kernel {
           pb[i] = total - pe[i];
         }
       } else {
-        if (ap == "NOTSET" && !attrs_.pads.empty()) pb[i] = attrs_.pads[i], pe[i] = attrs_.pads[i + r];
+        if (ap == "NOTSET" && !attrs_.pads.empty())
+          pb[i] = attrs_.pads[i], pe[i] = attrs_.pads[i + r];
         out[i] = full - pb[i] - pe[i];
       }
       if (out[i] < 0) return invalid_argument("ConvTranspose: negative output size");
@@ -377,15 +377,14 @@ class ConvTransposeKernel : public Kernel {
           dims pl(pb.begin(), pb.end());
           dims pr(r);
           for (size_t i = 0; i < r; ++i) pr[i] = pe[i] - opad[i];
-          auto desc = p->has_bias
-                          ? dnnl::deconvolution_forward::desc(
-                                dnnl::prop_kind::forward_inference,
-                                dnnl::algorithm::deconvolution_direct, any_src, any_wei,
-                                p->bias_md, any_dst, st, minus_one(dil), pl, pr)
-                          : dnnl::deconvolution_forward::desc(
-                                dnnl::prop_kind::forward_inference,
-                                dnnl::algorithm::deconvolution_direct, any_src, any_wei, any_dst,
-                                st, minus_one(dil), pl, pr);
+          auto desc =
+              p->has_bias
+                  ? dnnl::deconvolution_forward::desc(
+                        dnnl::prop_kind::forward_inference, dnnl::algorithm::deconvolution_direct,
+                        any_src, any_wei, p->bias_md, any_dst, st, minus_one(dil), pl, pr)
+                  : dnnl::deconvolution_forward::desc(
+                        dnnl::prop_kind::forward_inference, dnnl::algorithm::deconvolution_direct,
+                        any_src, any_wei, any_dst, st, minus_one(dil), pl, pr);
           dnnl::deconvolution_forward::primitive_desc pd(desc, dnnl_util::user_scratch_attr(),
                                                          dnnl_util::engine());
           p->init(pd, src_u, wei_u, dst_u, packed ? w->raw() : nullptr);

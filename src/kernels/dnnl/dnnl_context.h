@@ -4,10 +4,9 @@
 
 #include <cstddef>
 #include <exception>
+#include <oneapi/dnnl/dnnl.hpp>
 #include <string>
 #include <unordered_map>
-
-#include <oneapi/dnnl/dnnl.hpp>
 
 #include "nalar/status.h"
 #include "nalar/tensor.h"
@@ -26,7 +25,14 @@ dnnl::stream& stream();
 // Scratch memory owned by the calling thread, 64-byte aligned, grown on demand and reused by
 // later calls. Slots are independent buffers so one kernel can hold several at once. Valid until
 // the next scratch() call with the same slot on the same thread.
-enum ScratchSlot : int { kScratchpad = 0, kSrc = 1, kDst = 2, kWeights = 3, kExtra = 4, kSlots = 5 };
+enum ScratchSlot : int {
+  kScratchpad = 0,
+  kSrc = 1,
+  kDst = 2,
+  kWeights = 3,
+  kExtra = 4,
+  kSlots = 5
+};
 void* scratch(int slot, size_t bytes);
 
 // Attributes every primitive we create uses: the scratchpad is passed per call, so a primitive

@@ -24,10 +24,10 @@ struct MatmulPrimitive {
 
   void run(const void* a, const void* b, const void* bias, void* y) const {
     using namespace dnnl_util;
-    std::unordered_map<int, memory> args{{DNNL_ARG_SRC, wrap(src_md, a)},
-                                         {DNNL_ARG_WEIGHTS, packed_wei ? packed_wei
-                                                                       : wrap(wei_md, b)},
-                                         {DNNL_ARG_DST, wrap(dst_md, y)}};
+    std::unordered_map<int, memory> args{
+        {DNNL_ARG_SRC, wrap(src_md, a)},
+        {DNNL_ARG_WEIGHTS, packed_wei ? packed_wei : wrap(wei_md, b)},
+        {DNNL_ARG_DST, wrap(dst_md, y)}};
     if (has_bias) args.emplace(DNNL_ARG_BIAS, wrap(bias_md, bias));
     execute(prim, std::move(args));
   }
@@ -35,8 +35,7 @@ struct MatmulPrimitive {
 
 // Builds a matmul; when `const_b` is set the weights use the primitive's preferred layout and
 // are packed from it once.
-std::shared_ptr<const MatmulPrimitive> make_matmul(const memory::desc& src,
-                                                   const memory::desc& wei,
+std::shared_ptr<const MatmulPrimitive> make_matmul(const memory::desc& src, const memory::desc& wei,
                                                    const memory::desc& dst,
                                                    const memory::desc* bias, float alpha,
                                                    const void* const_b) {
@@ -146,10 +145,10 @@ class MatMulKernel : public Kernel {
     }
     return dispatch_numeric(a->dtype(), "MatMul", [&](auto tag) -> Status {
       using T = typename decltype(tag)::type;
-      using Acc = std::conditional_t<std::is_floating_point_v<T> || std::is_same_v<T, Float16> ||
-                                         std::is_same_v<T, BFloat16>,
-                                     std::conditional_t<std::is_same_v<T, double>, double, float>,
-                                     T>;
+      using Acc =
+          std::conditional_t<std::is_floating_point_v<T> || std::is_same_v<T, Float16> ||
+                                 std::is_same_v<T, BFloat16>,
+                             std::conditional_t<std::is_same_v<T, double>, double, float>, T>;
       Shape ab = abatch, bb = bbatch;
       auto sa = broadcast_strides(ab, batch), sb = broadcast_strides(bb, batch);
       const int64_t nb = shape_size(batch);
@@ -204,8 +203,8 @@ class GemmKernel : public Kernel {
     const Tensor* c = ctx.input(2);
     if (!a || !b) return invalid_argument("Gemm: missing input");
     if (a->rank() != 2 || b->rank() != 2)
-      return invalid_argument("Gemm: A and B must be matrices, got " +
-                              shape_to_string(a->shape()) + " and " + shape_to_string(b->shape()));
+      return invalid_argument("Gemm: A and B must be matrices, got " + shape_to_string(a->shape()) +
+                              " and " + shape_to_string(b->shape()));
     if (a->dtype() != b->dtype() || (c && c->dtype() != a->dtype()))
       return invalid_argument("Gemm: A, B and C must share one element type");
     const int64_t m = trans_a_ ? a->dim(1) : a->dim(0), k = trans_a_ ? a->dim(0) : a->dim(1);

@@ -61,7 +61,8 @@ Status channel_affine(const Tensor& x, const std::vector<double>& a, const std::
 #pragma omp simd
           for (int64_t j = 0; j < sp; ++j) yr[j] = xr[j] * ai + bi;
         } else {
-          for (int64_t j = 0; j < sp; ++j) yr[j] = static_cast<T>(static_cast<Acc>(xr[j]) * ai + bi);
+          for (int64_t j = 0; j < sp; ++j)
+            yr[j] = static_cast<T>(static_cast<Acc>(xr[j]) * ai + bi);
         }
       }
     });
@@ -167,8 +168,8 @@ class BatchNormKernel : public Kernel {
     if (!training_) {
       if (folded_ && static_cast<int64_t>(a_.size()) == c)
         return channel_affine(*x, a_, b_, ctx.output(0), kOp);
-      NALAR_ASSIGN_OR_RETURN(auto ab, fold(*ctx.input(1), *ctx.input(2), *ctx.input(3),
-                                           *ctx.input(4)));
+      NALAR_ASSIGN_OR_RETURN(auto ab,
+                             fold(*ctx.input(1), *ctx.input(2), *ctx.input(3), *ctx.input(4)));
       return channel_affine(*x, ab.first, ab.second, ctx.output(0), kOp);
     }
     std::vector<double> mean, var;
@@ -452,7 +453,8 @@ class MvnKernel : public Kernel {
       for (int64_t g = 0; g < groups; ++g) {
         sum[static_cast<size_t>(g)] /= static_cast<double>(count);
         const double m = sum[static_cast<size_t>(g)];
-        const double var = std::max(0.0, sq[static_cast<size_t>(g)] / static_cast<double>(count) - m * m);
+        const double var =
+            std::max(0.0, sq[static_cast<size_t>(g)] / static_cast<double>(count) - m * m);
         sq[static_cast<size_t>(g)] = 1.0 / (std::sqrt(var) + 1e-9);
       }
       for (int64_t i = 0; i < x->size(); ++i) {

@@ -41,8 +41,8 @@ PoolGeo lift(int64_t nc, const Window& w) {
 }
 
 template <class T>
-void pool_direct(const PoolGeo& g, PoolKind kind, bool count_include_pad, float p,
-                 bool col_major, const T* x, T* y, int64_t* indices) {
+void pool_direct(const PoolGeo& g, PoolKind kind, bool count_include_pad, float p, bool col_major,
+                 const T* x, T* y, int64_t* indices) {
   using Acc = std::conditional_t<std::is_same_v<T, double>, double, float>;
   const int64_t in_sz = g.in[0] * g.in[1] * g.in[2], out_sz = g.out[0] * g.out[1] * g.out[2];
   parallel_for(g.nc, 1, [&](int64_t begin, int64_t end) {
@@ -131,9 +131,12 @@ class PoolKernel : public Kernel {
 
   const char* name() const {
     switch (kind_) {
-      case PoolKind::kMax: return global_ ? "GlobalMaxPool" : "MaxPool";
-      case PoolKind::kAvg: return global_ ? "GlobalAveragePool" : "AveragePool";
-      default: return global_ ? "GlobalLpPool" : "LpPool";
+      case PoolKind::kMax:
+        return global_ ? "GlobalMaxPool" : "MaxPool";
+      case PoolKind::kAvg:
+        return global_ ? "GlobalAveragePool" : "AveragePool";
+      default:
+        return global_ ? "GlobalLpPool" : "LpPool";
     }
   }
 
@@ -197,11 +200,11 @@ class PoolKernel : public Kernel {
                                                   : dnnl::algorithm::pooling_avg_exclude_padding;
     dims dil(win.dilations.begin(), win.dilations.end());
     for (auto& v : dil) v -= 1;
-    dnnl::pooling_v2_forward::desc desc(
-        dnnl::prop_kind::forward_inference, alg, p->src_md, p->dst_md,
-        dims(win.strides.begin(), win.strides.end()), dims(win.kernel.begin(), win.kernel.end()),
-        dil, dims(win.pad_begin.begin(), win.pad_begin.end()),
-        dims(win.pad_end_eff.begin(), win.pad_end_eff.end()));
+    dnnl::pooling_v2_forward::desc desc(dnnl::prop_kind::forward_inference, alg, p->src_md,
+                                        p->dst_md, dims(win.strides.begin(), win.strides.end()),
+                                        dims(win.kernel.begin(), win.kernel.end()), dil,
+                                        dims(win.pad_begin.begin(), win.pad_begin.end()),
+                                        dims(win.pad_end_eff.begin(), win.pad_end_eff.end()));
     dnnl::pooling_v2_forward::primitive_desc pd(desc, dnnl_util::user_scratch_attr(),
                                                 dnnl_util::engine());
     p->prim = dnnl::pooling_v2_forward(pd);

@@ -64,9 +64,12 @@ class SoftmaxKernel : public Kernel {
     } else {
       NALAR_ASSIGN_OR_RETURN(int64_t a, normalize_axis(axis_, rank, op));
       for (int64_t i = 0; i < x->rank(); ++i) {
-        if (i < a) outer *= x->dim(i);
-        else if (i == a) dim = x->dim(i);
-        else inner *= x->dim(i);
+        if (i < a)
+          outer *= x->dim(i);
+        else if (i == a)
+          dim = x->dim(i);
+        else
+          inner *= x->dim(i);
       }
     }
     Tensor& y = ctx.output(0);
@@ -99,13 +102,13 @@ class SoftmaxKernel : public Kernel {
     auto it = cache_.find(key);
     if (it != cache_.end()) return it->second;
     auto p = std::make_shared<Prim>();
-    p->md = inner == 1 ? dnnl_util::plain_md({outer, dim}) : dnnl_util::plain_md({outer, dim, inner});
+    p->md =
+        inner == 1 ? dnnl_util::plain_md({outer, dim}) : dnnl_util::plain_md({outer, dim, inner});
     const auto pk = dnnl::prop_kind::forward_inference;
     if (log_) {
       dnnl::logsoftmax_forward::desc d(pk, p->md, 1);
-      p->prim = dnnl::logsoftmax_forward(
-          dnnl::logsoftmax_forward::primitive_desc(d, dnnl_util::user_scratch_attr(),
-                                                   dnnl_util::engine()));
+      p->prim = dnnl::logsoftmax_forward(dnnl::logsoftmax_forward::primitive_desc(
+          d, dnnl_util::user_scratch_attr(), dnnl_util::engine()));
     } else {
       dnnl::softmax_forward::desc d(pk, p->md, 1);
       p->prim = dnnl::softmax_forward(dnnl::softmax_forward::primitive_desc(

@@ -25,7 +25,8 @@ Result<Window> resolve_window(const WindowAttrs& a, const std::vector<int64_t>& 
   if (kernel.size() != r) return bad("kernel_shape has the wrong rank");
   if (!a.strides.empty() && a.strides.size() != r) return bad("strides has the wrong rank");
   if (!a.dilations.empty() && a.dilations.size() != r) return bad("dilations has the wrong rank");
-  if (!a.pads.empty() && a.pads.size() != 2 * r) return bad("pads must have 2 * spatial rank values");
+  if (!a.pads.empty() && a.pads.size() != 2 * r)
+    return bad("pads must have 2 * spatial rank values");
   Window w;
   w.in = in;
   w.kernel = kernel;
