@@ -115,7 +115,7 @@ class MatMulKernel : public Kernel {
     full.push_back(n);
     Tensor& y = ctx.output(0);
     y = Tensor::create(a->dtype(), out);
-    if (y.size() == 0) return Status::ok();
+    if (y.size() == 0 || k == 0) return Status::ok();  // an empty sum is 0
 
     const size_t rank = full.size();
     if (a->dtype() == DataType::kFloat && rank <= DNNL_MAX_NDIMS) {
