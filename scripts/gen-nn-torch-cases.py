@@ -13,14 +13,15 @@ shutil.rmtree(OUT, ignore_errors=True)
 rng=np.random.default_rng(0)
 def r(*s, dt=np.float32): return rng.standard_normal(s).astype(dt)
 NP2ONNX={np.float32:TensorProto.FLOAT, np.float64:TensorProto.DOUBLE, np.float16:TensorProto.FLOAT16, np.int64:TensorProto.INT64}
-def case(name, op, inputs, outputs, attrs={}, inits={}, opset=13, nout=None):
+def case(name, op, inputs, outputs, attrs={}, inits={}, opset=13, domain=''):
     # inputs: list of (name, array); inits: name->array (constant); outputs list of arrays
     ins=[n for n,_ in inputs]
-    node=helper.make_node(op, ins, [f'y{i}' for i in range(len(outputs))], **attrs)
+    node=helper.make_node(op, ins, [f'y{i}' for i in range(len(outputs))], domain=domain, **attrs)
     gin=[helper.make_tensor_value_info(n, NP2ONNX[a.dtype.type], a.shape) for n,a in inputs if n not in inits and n!='']
     gout=[helper.make_tensor_value_info(f'y{i}', NP2ONNX[o.dtype.type], o.shape) for i,o in enumerate(outputs)]
     g=helper.make_graph([node], name, gin, gout, initializer=[numpy_helper.from_array(a, n) for n,a in inits.items()])
-    m=helper.make_model(g, opset_imports=[helper.make_opsetid('', opset)])
+    ops=[helper.make_opsetid('', opset)] + ([helper.make_opsetid(domain, 1)] if domain else [])
+    m=helper.make_model(g, opset_imports=ops)
     d=os.path.join(OUT, 'test_'+name); os.makedirs(d+'/test_data_set_0')
     onnx.save(m, d+'/model.onnx')
     k=0
@@ -99,4 +100,13 @@ y=np_(F.instance_norm(T(x),weight=T(sc),bias=T(bi),eps=1e-5))
 case('instancenorm_torch','InstanceNormalization',[('x',x),('s',sc),('b',bi)],[y],inits={'s':sc,'b':bi},opset=6)
 y=np_(F.local_response_norm(T(x),4,1e-3,0.75,2.0))
 case('lrn_even_torch','LRN',[('x',x)],[y],dict(size=4,alpha=1e-3,beta=0.75,bias=2.0))
+# FusedConv (com.microsoft): activation(conv + B + Z), the fusion target
+for dt in (np.float32, np.float64):
+    tag='f' if dt==np.float32 else 'd'
+    x=r(1,8,10,10,dt=dt); w=r(8,8,3,3,dt=dt); b=r(8,dt=dt); z=(np.abs(r(1,8,10,10))+20).astype(dt)  # far from relu's kink: no cancellation
+    c=F.conv2d(T(x),T(w),T(b),padding=1)
+    case(f'fusedconv_relu_sum_{tag}','FusedConv',[('x',x),('w',w),('b',b),('z',z)],[np_(torch.relu(c+T(z)))],dict(pads=[1,1,1,1],activation='Relu'),inits={'w':w,'b':b},domain='com.microsoft')
+    case(f'fusedconv_hardsigmoid_{tag}','FusedConv',[('x',x),('w',w),('b',b)],[np_(torch.clamp(0.2*c+0.5,0,1))],dict(pads=[1,1,1,1],activation='HardSigmoid',activation_params=[0.2,0.5]),inits={'w':w,'b':b},domain='com.microsoft')
+    xd=r(1,16,9,9,dt=dt); wd=r(16,1,3,3,dt=dt)
+    case(f'fusedconv_dw_clip_{tag}','FusedConv',[('x',xd),('w',wd)],[np_(torch.clamp(F.conv2d(T(xd),T(wd),None,stride=2,padding=1,groups=16),0,6))],dict(pads=[1,1,1,1],strides=[2,2],group=16,activation='Clip',activation_params=[0.0,6.0]),inits={'w':wd},domain='com.microsoft')
 print('ok')

@@ -171,6 +171,84 @@ dims minus_one(const std::vector<int64_t>& v) {
   return r;
 }
 
+// The activation a fused convolution (com.microsoft FusedConv) applies after conv + B + Z.
+struct Activation {
+  enum Kind { kNone, kRelu, kLeakyRelu, kClip, kSigmoid, kTanh, kHardSigmoid } kind = kNone;
+  float a = 0, b = 0;
+
+  static Result<Activation> read(const Node& node) {
+    Activation act;
+    const std::string name = node.get_string("activation", "");
+    const std::vector<float> p = node.get_floats("activation_params");
+    auto param = [&](size_t i, float dflt) { return i < p.size() ? p[i] : dflt; };
+    if (name.empty()) return act;
+    if (name == "Relu") {
+      act.kind = kRelu;
+    } else if (name == "LeakyRelu") {
+      act.kind = kLeakyRelu, act.a = param(0, 0.01f);
+    } else if (name == "Clip") {
+      act.kind = kClip, act.a = param(0, -3.4028234663852886e38f);
+      act.b = param(1, 3.4028234663852886e38f);
+    } else if (name == "Sigmoid") {
+      act.kind = kSigmoid;
+    } else if (name == "Tanh") {
+      act.kind = kTanh;
+    } else if (name == "HardSigmoid") {
+      act.kind = kHardSigmoid, act.a = param(0, 0.2f), act.b = param(1, 0.5f);
+    } else {
+      return unimplemented("FusedConv: activation '" + name + "' is not supported");
+    }
+    return act;
+  }
+
+  void append_to(dnnl::post_ops& ops) const {
+    using A = dnnl::algorithm;
+    switch (kind) {
+      case kNone:
+        break;
+      case kRelu:
+        ops.append_eltwise(1.0f, A::eltwise_relu, 0.0f, 0.0f);
+        break;
+      case kLeakyRelu:
+        ops.append_eltwise(1.0f, A::eltwise_relu, a, 0.0f);
+        break;
+      case kClip:
+        ops.append_eltwise(1.0f, A::eltwise_clip_v2, a, b);
+        break;
+      case kSigmoid:
+        ops.append_eltwise(1.0f, A::eltwise_logistic, 0.0f, 0.0f);
+        break;
+      case kTanh:
+        ops.append_eltwise(1.0f, A::eltwise_tanh, 0.0f, 0.0f);
+        break;
+      case kHardSigmoid:  // no hardsigmoid algorithm in oneDNN 2.6: linear, then clip to [0, 1]
+        ops.append_eltwise(1.0f, A::eltwise_linear, a, b);
+        ops.append_eltwise(1.0f, A::eltwise_clip_v2, 0.0f, 1.0f);
+        break;
+    }
+  }
+
+  double apply(double v) const {
+    switch (kind) {
+      case kNone:
+        return v;
+      case kRelu:
+        return v > 0 ? v : 0;
+      case kLeakyRelu:
+        return v > 0 ? v : v * a;
+      case kClip:
+        return std::min<double>(std::max<double>(v, a), b);
+      case kSigmoid:
+        return 1.0 / (1.0 + std::exp(-v));
+      case kTanh:
+        return std::tanh(v);
+      case kHardSigmoid:
+        return std::min(1.0, std::max(0.0, a * v + b));
+    }
+    return v;
+  }
+};
+
 class ConvKernel : public Kernel {
  public:
   Status prepare(const KernelConfig& cfg) override {
@@ -179,6 +257,10 @@ class ConvKernel : public Kernel {
     group_ = cfg.node.get_int("group", 1);
     if (group_ <= 0) return invalid_argument("Conv: group must be positive");
     if (const Tensor* w = cfg.constant(1)) const_w_ = *w;
+    if (cfg.node.op_type == "FusedConv") {
+      NALAR_ASSIGN_OR_RETURN(act_, Activation::read(cfg.node));
+      fused_ = true;
+    }
     return Status::ok();
   }
 
@@ -201,83 +283,108 @@ class ConvKernel : public Kernel {
     NALAR_ASSIGN_OR_RETURN(Window win, resolve_window(attrs_, in, k, "Conv"));
     Shape out_shape{n, m};
     out_shape.insert(out_shape.end(), win.out.begin(), win.out.end());
+    const Tensor* z = fused_ ? ctx.input(3) : nullptr;
+    if (z && (z->shape() != out_shape || z->dtype() != x->dtype()))
+      return invalid_argument("FusedConv: Z must match the output " + shape_to_string(out_shape) +
+                              ", got " + z->describe());
     Tensor& y = ctx.output(0);
     y = Tensor::create(x->dtype(), out_shape);
     if (y.size() == 0) return Status::ok();
-    if (x->size() == 0 || w->size() == 0)  // empty reduction: bias only
-      return fill_bias(y, b, m);
-
-    if (x->dtype() == DataType::kFloat) {
-      return dnnl_util::guard("Conv", [&]() -> Status {
-        std::vector<int64_t> key = x->shape();
-        key.insert(key.end(), w->shape().begin(), w->shape().end());
-        key.push_back(b ? 1 : 0);
-        const bool packed = const_w_.defined() && const_w_.raw() == w->raw();
-        key.push_back(packed ? 1 : 0);
-        auto prim = cache_.get(key, [&] {
-          auto p = std::make_shared<ConvPrimitive>();
-          using dnnl::memory;
-          memory::desc src_u = dnnl_util::plain_md(dnnl_util::to_dims(x->shape()));
-          memory::desc dst_u = dnnl_util::plain_md(dnnl_util::to_dims(out_shape));
-          memory::desc wei_u = weights_md(group_, m, c, k, false);
-          memory::desc any_wei(wei_u.dims(), memory::data_type::f32, memory::format_tag::any);
-          memory::desc any_act_src(src_u.dims(), memory::data_type::f32, memory::format_tag::any);
-          memory::desc any_act_dst(dst_u.dims(), memory::data_type::f32, memory::format_tag::any);
-          // Activation layouts, chosen from measurements on AVX-512 (activations stay NCHW
-          // outside the kernel, so the reorders in and out count):
-          // - pointwise conv on plain NCHW is one GEMM per image (oneDNN's gemm path): 1.4x
-          //   faster than reordering to NHWC for brgconv and back;
-          // - depthwise conv on nChw16c (jit_dw) with its cheap blocked reorders: 2x faster
-          //   than NHWC, whose NHWC->NCHW reorder costs 3x the convolution itself;
-          // - otherwise oneDNN's choice (NHWC brgconv).
-          bool pointwise = group_ == 1;
-          for (size_t i = 0; i < r; ++i)
-            pointwise &= k[i] == 1 && win.strides[i] == 1 && win.pad_begin[i] == 0 &&
-                         win.pad_end_eff[i] == 0;
-          const bool depthwise = group_ > 1 && group_ == c && group_ == m;
-          memory::desc src_req = any_act_src, dst_req = any_act_dst;
-          if (pointwise) {
-            src_req = src_u;
-            dst_req = dst_u;
-          } else if (depthwise) {
-            const memory::format_tag t = r == 1   ? memory::format_tag::aBc16b
-                                         : r == 2 ? memory::format_tag::aBcd16b
-                                                  : memory::format_tag::aBcde16b;
-            src_req = memory::desc(src_u.dims(), memory::data_type::f32, t);
-            dst_req = memory::desc(dst_u.dims(), memory::data_type::f32, t);
-          }
-          p->has_bias = b != nullptr;
-          p->bias_md = dnnl_util::plain_md({m});
-          dims st(win.strides.begin(), win.strides.end());
-          dims pl(win.pad_begin.begin(), win.pad_begin.end());
-          dims pr(win.pad_end_eff.begin(), win.pad_end_eff.end());
-          auto make_pd = [&](const memory::desc& s, const memory::desc& d) {
-            auto desc =
-                p->has_bias
-                    ? dnnl::convolution_forward::desc(
-                          dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
-                          s, any_wei, p->bias_md, d, st, minus_one(win.dilations), pl, pr)
-                    : dnnl::convolution_forward::desc(
-                          dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
-                          s, any_wei, d, st, minus_one(win.dilations), pl, pr);
-            return dnnl::convolution_forward::primitive_desc(desc, dnnl_util::user_scratch_attr(),
-                                                             dnnl_util::engine());
-          };
-          auto pd = make_pd(src_req, dst_req);
-          // A forced layout must never cost us an optimised implementation.
-          if ((pointwise || depthwise) && std::string(pd.impl_info_str()).rfind("ref", 0) == 0)
-            pd = make_pd(any_act_src, any_act_dst);
-          p->init(pd, src_u, wei_u, dst_u, packed ? w->raw() : nullptr);
-          return std::shared_ptr<const ConvPrimitive>(std::move(p));
+    if (x->size() == 0 || w->size() == 0 || x->dtype() != DataType::kFloat) {
+      Status st = Status::ok();
+      if (x->size() == 0 || w->size() == 0) {  // empty reduction: bias only
+        st = fill_bias(y, b, m);
+      } else {
+        Geo3 g = lift(n, c, m, group_, in, win.out, k, win.strides, win.dilations, win.pad_begin);
+        st = dispatch_float(x->dtype(), "Conv", [&](auto tag) -> Status {
+          using T = typename decltype(tag)::type;
+          conv_direct<T>(g, x->data<T>(), w->data<T>(), b ? b->data<T>() : nullptr, y.data<T>());
+          return Status::ok();
         });
-        prim->run(x->raw(), w->raw(), b ? b->raw() : nullptr, y.raw());
+      }
+      NALAR_RETURN_IF_ERROR(st);
+      if (!fused_) return Status::ok();
+      return dispatch_float(x->dtype(), "FusedConv", [&](auto tag) -> Status {
+        using T = typename decltype(tag)::type;
+        T* yp = y.data<T>();
+        for (int64_t i = 0; i < y.size(); ++i) {
+          double v = static_cast<double>(yp[i]);
+          if (z) v += static_cast<double>(z->data<T>()[i]);
+          yp[i] = static_cast<T>(act_.apply(v));
+        }
         return Status::ok();
       });
     }
-    Geo3 g = lift(n, c, m, group_, in, win.out, k, win.strides, win.dilations, win.pad_begin);
-    return dispatch_float(x->dtype(), "Conv", [&](auto tag) -> Status {
-      using T = typename decltype(tag)::type;
-      conv_direct<T>(g, x->data<T>(), w->data<T>(), b ? b->data<T>() : nullptr, y.data<T>());
+
+    return dnnl_util::guard("Conv", [&]() -> Status {
+      std::vector<int64_t> key = x->shape();
+      key.insert(key.end(), w->shape().begin(), w->shape().end());
+      key.push_back(b ? 1 : 0);
+      const bool packed = const_w_.defined() && const_w_.raw() == w->raw();
+      key.push_back(packed ? 1 : 0);
+      key.push_back(z ? 1 : 0);
+      auto prim = cache_.get(key, [&] {
+        auto p = std::make_shared<ConvPrimitive>();
+        using dnnl::memory;
+        memory::desc src_u = dnnl_util::plain_md(dnnl_util::to_dims(x->shape()));
+        memory::desc dst_u = dnnl_util::plain_md(dnnl_util::to_dims(out_shape));
+        memory::desc wei_u = weights_md(group_, m, c, k, false);
+        dnnl::primitive_attr attr = dnnl_util::user_scratch_attr();
+        dnnl::post_ops ops;
+        if (z) ops.append_sum(1.0f);  // dst holds Z when the convolution accumulates
+        act_.append_to(ops);
+        attr.set_post_ops(ops);
+        p->has_sum = z != nullptr;
+        memory::desc any_wei(wei_u.dims(), memory::data_type::f32, memory::format_tag::any);
+        memory::desc any_act_src(src_u.dims(), memory::data_type::f32, memory::format_tag::any);
+        memory::desc any_act_dst(dst_u.dims(), memory::data_type::f32, memory::format_tag::any);
+        // Activation layouts, chosen from measurements on AVX-512 (activations stay NCHW
+        // outside the kernel, so the reorders in and out count):
+        // - pointwise conv on plain NCHW is one GEMM per image (oneDNN's gemm path): 1.4x
+        //   faster than reordering to NHWC for brgconv and back;
+        // - depthwise conv on nChw16c (jit_dw) with its cheap blocked reorders: 2x faster
+        //   than NHWC, whose NHWC->NCHW reorder costs 3x the convolution itself;
+        // - otherwise oneDNN's choice (NHWC brgconv).
+        bool pointwise = group_ == 1;
+        for (size_t i = 0; i < r; ++i)
+          pointwise &=
+              k[i] == 1 && win.strides[i] == 1 && win.pad_begin[i] == 0 && win.pad_end_eff[i] == 0;
+        const bool depthwise = group_ > 1 && group_ == c && group_ == m;
+        memory::desc src_req = any_act_src, dst_req = any_act_dst;
+        if (pointwise) {
+          src_req = src_u;
+          dst_req = dst_u;
+        } else if (depthwise) {
+          const memory::format_tag t = r == 1   ? memory::format_tag::aBc16b
+                                       : r == 2 ? memory::format_tag::aBcd16b
+                                                : memory::format_tag::aBcde16b;
+          src_req = memory::desc(src_u.dims(), memory::data_type::f32, t);
+          dst_req = memory::desc(dst_u.dims(), memory::data_type::f32, t);
+        }
+        p->has_bias = b != nullptr;
+        p->bias_md = dnnl_util::plain_md({m});
+        dims st(win.strides.begin(), win.strides.end());
+        dims pl(win.pad_begin.begin(), win.pad_begin.end());
+        dims pr(win.pad_end_eff.begin(), win.pad_end_eff.end());
+        auto make_pd = [&](const memory::desc& s, const memory::desc& d) {
+          auto desc =
+              p->has_bias
+                  ? dnnl::convolution_forward::desc(
+                        dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, s,
+                        any_wei, p->bias_md, d, st, minus_one(win.dilations), pl, pr)
+                  : dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference,
+                                                    dnnl::algorithm::convolution_direct, s, any_wei,
+                                                    d, st, minus_one(win.dilations), pl, pr);
+          return dnnl::convolution_forward::primitive_desc(desc, attr, dnnl_util::engine());
+        };
+        auto pd = make_pd(src_req, dst_req);
+        // A forced layout must never cost us an optimised implementation.
+        if ((pointwise || depthwise) && std::string(pd.impl_info_str()).rfind("ref", 0) == 0)
+          pd = make_pd(any_act_src, any_act_dst);
+        p->init(pd, src_u, wei_u, dst_u, packed ? w->raw() : nullptr);
+        return std::shared_ptr<const ConvPrimitive>(std::move(p));
+      });
+      prim->run(x->raw(), w->raw(), b ? b->raw() : nullptr, y.raw(), z ? z->raw() : nullptr);
       return Status::ok();
     });
   }
@@ -296,6 +403,8 @@ class ConvKernel : public Kernel {
  private:
   WindowAttrs attrs_;
   int64_t group_ = 1;
+  bool fused_ = false;
+  Activation act_;
   Tensor const_w_;
   ConvPrimitiveCache cache_;
 };
@@ -442,6 +551,8 @@ class ConvTransposeKernel : public Kernel {
 }  // namespace
 
 NALAR_REGISTER_KERNEL("", "Conv", 1, kMaxOpset, ConvKernel);
+// ONNX Runtime's contrib op Y = activation(Conv(X, W, B) + Z): the target of conv fusion passes.
+NALAR_REGISTER_KERNEL("com.microsoft", "FusedConv", 1, kMaxOpset, ConvKernel);
 NALAR_REGISTER_KERNEL("", "ConvTranspose", 1, kMaxOpset, ConvTransposeKernel);
 
 }  // namespace nalar

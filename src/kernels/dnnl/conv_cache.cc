@@ -1,8 +1,11 @@
 #include "kernels/dnnl/conv_cache.h"
 
+#include <cstring>
+
 namespace nalar {
 
-void ConvPrimitive::run(const void* src, const void* wei, const void* bias, void* dst) const {
+void ConvPrimitive::run(const void* src, const void* wei, const void* bias, void* dst,
+                        const void* sum) const {
   using namespace dnnl_util;
   dnnl::memory src_m = wrap(src_user, src);
   if (reorder_src) {
@@ -21,6 +24,12 @@ void ConvPrimitive::run(const void* src, const void* wei, const void* bias, void
   }
   dnnl::memory dst_user_m = wrap(dst_user, dst);
   dnnl::memory dst_m = reorder_dst ? wrap(dst_md, scratch(kDst, dst_md.get_size())) : dst_user_m;
+  if (has_sum) {
+    if (reorder_dst)
+      execute(sum_reorder, {{DNNL_ARG_FROM, wrap(dst_user, sum)}, {DNNL_ARG_TO, dst_m}});
+    else
+      std::memcpy(dst, sum, dst_user.get_size());
+  }
   std::unordered_map<int, dnnl::memory> args{
       {DNNL_ARG_SRC, src_m}, {DNNL_ARG_WEIGHTS, wei_m}, {DNNL_ARG_DST, dst_m}};
   if (has_bias) args.emplace(DNNL_ARG_BIAS, wrap(bias_md, bias));

@@ -19,6 +19,8 @@ struct ConvPrimitive {
   dnnl::reorder src_reorder, wei_reorder, dst_reorder;
   dnnl::memory packed_wei;  // set when the weights were constant and got packed
   bool has_bias = false;
+  bool has_sum = false;  // a sum post-op: dst is pre-filled with the residual Z
+  dnnl::reorder sum_reorder;
 
   // Fills the layout fields from the primitive descriptor of a (de)convolution and packs
   // `const_weights` when not null.
@@ -26,8 +28,9 @@ struct ConvPrimitive {
   void init(const PD& pd, const dnnl::memory::desc& src_u, const dnnl::memory::desc& wei_u,
             const dnnl::memory::desc& dst_u, const void* const_weights);
 
-  // Runs on plain row-major src/weights/bias/dst buffers.
-  void run(const void* src, const void* wei, const void* bias, void* dst) const;
+  // Runs on plain row-major src/weights/bias/dst buffers; `sum` (dst-shaped) when has_sum.
+  void run(const void* src, const void* wei, const void* bias, void* dst,
+           const void* sum = nullptr) const;
 };
 
 // Thread-safe map from a shape signature to its compiled primitive.
@@ -67,8 +70,10 @@ void ConvPrimitive::init(const PD& pd, const dnnl::memory::desc& src_u,
   dnnl::primitive_attr attr = user_scratch_attr();
   if (reorder_src)
     src_reorder = dnnl::reorder(dnnl::reorder::primitive_desc(eng, src_user, eng, src_md, attr));
-  if (reorder_dst)
+  if (reorder_dst) {
     dst_reorder = dnnl::reorder(dnnl::reorder::primitive_desc(eng, dst_md, eng, dst_user, attr));
+    sum_reorder = dnnl::reorder(dnnl::reorder::primitive_desc(eng, dst_user, eng, dst_md, attr));
+  }
   if (const_weights) {
     packed_wei = dnnl::memory(wei_md, eng);
     dnnl_util::reorder(wrap(wei_user, const_weights), packed_wei);
