@@ -227,3 +227,65 @@ TEST(NnKernels, MaxPoolIndicesAndCeilMode) {
   // The last window holds only x[.., 4, 4].
   EXPECT_EQ(out[0].data<float>()[8], x.data<float>()[24]);
 }
+
+TEST(NnKernels, BadShapesAreErrorsNotCrashes) {
+  auto fails = [](Op& op, std::vector<const Tensor*> inputs) {
+    KernelContext ctx(std::move(inputs), op.node.outputs.size(), 1, nullptr);
+    return !op.kernel->compute(ctx).is_ok();
+  };
+  Tensor x = random_tensor<float>({1, 4, 5, 5}, 14);
+  Tensor w_bad = random_tensor<float>({2, 3, 3, 3}, 15);  // 3 input channels, X has 4
+  Tensor w_rank = random_tensor<float>({2, 4}, 16);
+  Op conv("Conv", 13, {}, 2);
+  EXPECT_TRUE(fails(conv, {&x, &w_bad}));
+  EXPECT_TRUE(fails(conv, {&x, &w_rank}));
+  EXPECT_TRUE(fails(conv, {&x}));
+  Tensor w_big = random_tensor<float>({2, 4, 7, 7}, 17);  // kernel larger than the input
+  EXPECT_TRUE(fails(conv, {&x, &w_big}));
+  Op pool("MaxPool", 12, {ints_attr("kernel_shape", {3})}, 1);  // rank 1 kernel on 2-D
+  EXPECT_TRUE(fails(pool, {&x}));
+  Op huge("AveragePool", 11,
+          {ints_attr("kernel_shape", {2, 2}), ints_attr("pads", {0, 0, int64_t{1} << 62, 0})}, 1);
+  EXPECT_TRUE(fails(huge, {&x}));
+  Tensor a = random_tensor<float>({3, 4}, 18), b = random_tensor<float>({5, 6}, 19);
+  Op mm("MatMul", 13, {}, 2);
+  EXPECT_TRUE(fails(mm, {&a, &b}));
+  Tensor b2 = random_tensor<float>({4, 6}, 20), c_bad = random_tensor<float>({2, 6}, 21);
+  Op gemm("Gemm", 13, {}, 3);
+  EXPECT_TRUE(fails(gemm, {&a, &b2, &c_bad}));
+  Op ln("LayerNormalization", 17, {int_attr("axis", 5)}, 2, 1);
+  Tensor s = random_tensor<float>({4}, 22);
+  EXPECT_TRUE(fails(ln, {&a, &s}));
+}
+
+TEST(NnKernels, FusedConvAppliesSumThenActivation) {
+  Tensor x = random_tensor<float>({1, 8, 9, 9}, 23);
+  Tensor w = random_tensor<float>({8, 8, 3, 3}, 24);
+  Tensor b = random_tensor<float>({8}, 25);
+  Tensor z = random_tensor<float>({1, 8, 9, 9}, 26);
+  Attribute act;
+  act.name = "activation";
+  act.type = AttrType::kString;
+  act.s = "Relu";
+  Op plain("Conv", 13, {ints_attr("pads", {1, 1, 1, 1})}, 3);
+  Node fused_node;
+  const KernelFactory* f = find_kernel("com.microsoft", "FusedConv", 1);
+  ASSERT_NE(f, nullptr);
+  fused_node.op_type = "FusedConv";
+  fused_node.domain = "com.microsoft";
+  fused_node.inputs = {"x", "w", "b", "z"};
+  fused_node.outputs = {"y"};
+  fused_node.attributes["pads"] = ints_attr("pads", {1, 1, 1, 1});
+  fused_node.attributes["activation"] = act;
+  auto fused = (*f)();
+  KernelConfig cfg{fused_node, 1, {nullptr, &w, &b}, 1, {}};
+  ASSERT_TRUE(fused->prepare(cfg).is_ok());
+  KernelContext ctx({&x, &w, &b, &z}, 1, 1, nullptr);
+  ASSERT_TRUE(fused->compute(ctx).is_ok());
+  Tensor ref = plain.run({&x, &w, &b})[0];
+  const Tensor& y = ctx.output(0);
+  ASSERT_EQ(y.shape(), ref.shape());
+  for (int64_t i = 0; i < y.size(); ++i)
+    ASSERT_NEAR(y.data<float>()[i], std::max(0.0f, ref.data<float>()[i] + z.data<float>()[i]), 1e-5)
+        << i;
+}

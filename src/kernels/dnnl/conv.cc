@@ -460,8 +460,14 @@ class ConvTransposeKernel : public Kernel {
     std::vector<int64_t> pb(r, 0), pe(r, 0), out(r, 0);
     bool negative_pad = false;
     for (size_t i = 0; i < r; ++i) {
+      constexpr int64_t kLimit = int64_t{1} << 31;
       if (k[i] <= 0 || strides[i] <= 0 || dil[i] <= 0 || opad[i] < 0)
         return invalid_argument("ConvTranspose: kernel, strides, dilations must be positive");
+      if (k[i] > kLimit || strides[i] > kLimit || dil[i] > kLimit || opad[i] > kLimit ||
+          (!oshape.empty() && (oshape[i] < 0 || oshape[i] > kLimit * kLimit)) ||
+          (!attrs_.pads.empty() &&
+           (std::abs(attrs_.pads[i]) > kLimit || std::abs(attrs_.pads[i + r]) > kLimit)))
+        return invalid_argument("ConvTranspose: attribute values out of range");
       const int64_t ext = (k[i] - 1) * dil[i] + 1;
       const int64_t full = strides[i] * (in[i] - 1) + opad[i] + ext;
       const bool same = ap == "SAME_UPPER" || ap == "SAME_LOWER";

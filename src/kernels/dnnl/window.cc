@@ -35,11 +35,17 @@ Result<Window> resolve_window(const WindowAttrs& a, const std::vector<int64_t>& 
   w.pad_begin.assign(r, 0);
   w.pad_end.assign(r, 0);
   w.out.assign(r, 0);
+  // Bounds keep every product below int64 overflow.
+  constexpr int64_t kLimit = int64_t{1} << 31;
   for (size_t i = 0; i < r; ++i) {
     if (w.kernel[i] <= 0 || w.strides[i] <= 0 || w.dilations[i] <= 0)
       return bad("kernel, strides and dilations must be positive");
+    if (w.kernel[i] > kLimit || w.strides[i] > kLimit || w.dilations[i] > kLimit)
+      return bad("kernel, strides or dilations too large");
     if (w.in[i] < 0) return bad("negative input dimension");
   }
+  for (int64_t p : a.pads)
+    if (p > kLimit) return bad("pads too large");
   const bool same = a.auto_pad == "SAME_UPPER" || a.auto_pad == "SAME_LOWER";
   if (!same && a.auto_pad != "NOTSET" && a.auto_pad != "VALID")
     return bad("unknown auto_pad '" + a.auto_pad + "'");
