@@ -289,3 +289,30 @@ TEST(NnKernels, FusedConvAppliesSumThenActivation) {
     ASSERT_NEAR(y.data<float>()[i], std::max(0.0f, ref.data<float>()[i] + z.data<float>()[i]), 1e-5)
         << i;
 }
+
+TEST(NnKernels, PackedWeightsServeEveryBatchSize) {
+  Tensor w = random_tensor<float>({16, 8, 3, 3}, 27);
+  Op conv("Conv", 13, {ints_attr("pads", {1, 1, 1, 1})}, 2, 1, {Tensor(), w});
+  Tensor x3 = random_tensor<float>({3, 8, 10, 10}, 28);
+  Tensor y3 = conv.run({&x3, &w})[0];
+  for (int64_t n = 0; n < 3; ++n) {
+    Tensor x1 = Tensor::create(DataType::kFloat, {1, 8, 10, 10});
+    std::copy(x3.data<float>() + n * 800, x3.data<float>() + (n + 1) * 800, x1.data<float>());
+    Tensor y1 = conv.run({&x1, &w})[0];
+    for (int64_t i = 0; i < y1.size(); ++i)
+      ASSERT_NEAR(y1.data<float>()[i], y3.data<float>()[n * y1.size() + i], 1e-5);
+  }
+  Tensor b = random_tensor<float>({64, 48}, 29);
+  Op mm("MatMul", 13, {}, 2, 1, {Tensor(), b});
+  for (int64_t rows : {1, 37, 5}) {
+    Tensor a = random_tensor<float>({rows, 64}, 30 + static_cast<uint32_t>(rows));
+    Tensor y = mm.run({&a, &b})[0];
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t c = 0; c < 48; ++c) {
+        double acc = 0;
+        for (int64_t k = 0; k < 64; ++k)
+          acc += a.data<float>()[r * 64 + k] * b.data<float>()[k * 48 + c];
+        ASSERT_NEAR(y.data<float>()[r * 48 + c], acc, 1e-4);
+      }
+  }
+}

@@ -323,7 +323,7 @@ class ConvKernel : public Kernel {
       const bool packed = const_w_.defined() && const_w_.raw() == w->raw();
       key.push_back(packed ? 1 : 0);
       key.push_back(z ? 1 : 0);
-      auto prim = cache_.get(key, [&] {
+      auto prim = cache_.get(key, [&](dnnl::memory& shared_wei) {
         auto p = std::make_shared<ConvPrimitive>();
         using dnnl::memory;
         memory::desc src_u = dnnl_util::plain_md(dnnl_util::to_dims(x->shape()));
@@ -366,22 +366,33 @@ class ConvKernel : public Kernel {
         dims st(win.strides.begin(), win.strides.end());
         dims pl(win.pad_begin.begin(), win.pad_begin.end());
         dims pr(win.pad_end_eff.begin(), win.pad_end_eff.end());
-        auto make_pd = [&](const memory::desc& s, const memory::desc& d) {
+        using PD = dnnl::convolution_forward::primitive_desc;
+        auto make_pd3 = [&](const memory::desc& s, const memory::desc& d, const memory::desc& wei) {
           auto desc =
               p->has_bias
                   ? dnnl::convolution_forward::desc(
                         dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, s,
-                        any_wei, p->bias_md, d, st, minus_one(win.dilations), pl, pr)
+                        wei, p->bias_md, d, st, minus_one(win.dilations), pl, pr)
                   : dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference,
-                                                    dnnl::algorithm::convolution_direct, s, any_wei,
-                                                    d, st, minus_one(win.dilations), pl, pr);
-          return dnnl::convolution_forward::primitive_desc(desc, attr, dnnl_util::engine());
+                                                    dnnl::algorithm::convolution_direct, s, wei, d,
+                                                    st, minus_one(win.dilations), pl, pr);
+          return PD(desc, attr, dnnl_util::engine());
         };
-        auto pd = make_pd(src_req, dst_req);
-        // A forced layout must never cost us an optimised implementation.
-        if ((pointwise || depthwise) && std::string(pd.impl_info_str()).rfind("ref", 0) == 0)
-          pd = make_pd(any_act_src, any_act_dst);
-        p->init(pd, src_u, wei_u, dst_u, packed ? w->raw() : nullptr);
+        auto make_pd = [&](const memory::desc& wei) {
+          PD pd = make_pd3(src_req, dst_req, wei);
+          // A forced layout must never cost us an optimised implementation.
+          if ((pointwise || depthwise) && std::string(pd.impl_info_str()).rfind("ref", 0) == 0)
+            pd = make_pd3(any_act_src, any_act_dst, wei);
+          return pd;
+        };
+        PD pd;
+        if (make_with_shared_weights(make_pd, packed ? shared_wei : dnnl::memory(), any_wei, &pd)) {
+          p->init(pd, src_u, wei_u, dst_u, nullptr);
+          p->packed_wei = shared_wei;
+        } else {
+          p->init(pd, src_u, wei_u, dst_u, packed ? w->raw() : nullptr);
+          if (packed && !shared_wei) shared_wei = p->packed_wei;
+        }
         return std::shared_ptr<const ConvPrimitive>(std::move(p));
       });
       prim->run(x->raw(), w->raw(), b ? b->raw() : nullptr, y.raw(), z ? z->raw() : nullptr);
@@ -505,7 +516,7 @@ class ConvTransposeKernel : public Kernel {
         key.push_back(b ? 1 : 0);
         const bool packed = const_w_.defined() && const_w_.raw() == w->raw();
         key.push_back(packed ? 1 : 0);
-        auto prim = cache_.get(key, [&] {
+        auto prim = cache_.get(key, [&](dnnl::memory& shared_wei) {
           auto p = std::make_shared<ConvPrimitive>();
           using dnnl::memory;
           memory::desc src_u = dnnl_util::plain_md(dnnl_util::to_dims(x->shape()));
@@ -520,17 +531,27 @@ class ConvTransposeKernel : public Kernel {
           dims pl(pb.begin(), pb.end());
           dims pr(r);
           for (size_t i = 0; i < r; ++i) pr[i] = pe[i] - opad[i];
-          auto desc =
-              p->has_bias
-                  ? dnnl::deconvolution_forward::desc(
-                        dnnl::prop_kind::forward_inference, dnnl::algorithm::deconvolution_direct,
-                        any_src, any_wei, p->bias_md, any_dst, st, minus_one(dil), pl, pr)
-                  : dnnl::deconvolution_forward::desc(
-                        dnnl::prop_kind::forward_inference, dnnl::algorithm::deconvolution_direct,
-                        any_src, any_wei, any_dst, st, minus_one(dil), pl, pr);
-          dnnl::deconvolution_forward::primitive_desc pd(desc, dnnl_util::user_scratch_attr(),
-                                                         dnnl_util::engine());
-          p->init(pd, src_u, wei_u, dst_u, packed ? w->raw() : nullptr);
+          using PD = dnnl::deconvolution_forward::primitive_desc;
+          auto make_pd = [&](const memory::desc& wei) {
+            auto desc =
+                p->has_bias
+                    ? dnnl::deconvolution_forward::desc(
+                          dnnl::prop_kind::forward_inference, dnnl::algorithm::deconvolution_direct,
+                          any_src, wei, p->bias_md, any_dst, st, minus_one(dil), pl, pr)
+                    : dnnl::deconvolution_forward::desc(
+                          dnnl::prop_kind::forward_inference, dnnl::algorithm::deconvolution_direct,
+                          any_src, wei, any_dst, st, minus_one(dil), pl, pr);
+            return PD(desc, dnnl_util::user_scratch_attr(), dnnl_util::engine());
+          };
+          PD pd;
+          if (make_with_shared_weights(make_pd, packed ? shared_wei : dnnl::memory(), any_wei,
+                                       &pd)) {
+            p->init(pd, src_u, wei_u, dst_u, nullptr);
+            p->packed_wei = shared_wei;
+          } else {
+            p->init(pd, src_u, wei_u, dst_u, packed ? w->raw() : nullptr);
+            if (packed && !shared_wei) shared_wei = p->packed_wei;
+          }
           return std::shared_ptr<const ConvPrimitive>(std::move(p));
         });
         prim->run(x->raw(), w->raw(), b ? b->raw() : nullptr, y.raw());

@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <vector>
 
 #include "kernels/dnnl/dnnl_context.h"
@@ -33,15 +34,19 @@ struct ConvPrimitive {
            const void* sum = nullptr) const;
 };
 
-// Thread-safe map from a shape signature to its compiled primitive.
+// Thread-safe map from a shape signature to its compiled primitive. It also holds the packed
+// constant weights shared by every signature (batch sizes, image sizes) whose primitive accepts
+// their layout, so a dynamic batch does not multiply the weights' memory.
 class ConvPrimitiveCache {
  public:
+  // make(dnnl::memory& shared_weights) builds the primitive for a new key; it runs under the
+  // cache's lock and may read or set the shared packed weights.
   template <class Make>
   std::shared_ptr<const ConvPrimitive> get(const std::vector<int64_t>& key, Make&& make) const {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = map_.find(key);
     if (it != map_.end()) return it->second;
-    std::shared_ptr<const ConvPrimitive> p = make();
+    std::shared_ptr<const ConvPrimitive> p = make(shared_weights_);
     map_.emplace(key, p);
     return p;
   }
@@ -49,7 +54,29 @@ class ConvPrimitiveCache {
  private:
   mutable std::mutex mu_;
   mutable std::map<std::vector<int64_t>, std::shared_ptr<const ConvPrimitive>> map_;
+  mutable dnnl::memory shared_weights_;
 };
+
+// Builds a primitive descriptor, reusing already packed weights when the primitive accepts
+// their layout with an optimised implementation; otherwise lets oneDNN choose (format any).
+// make_pd(weights_md) returns the primitive descriptor. Returns true when `shared` fits.
+template <class PD, class MakePD>
+bool make_with_shared_weights(MakePD&& make_pd, const dnnl::memory& shared,
+                              const dnnl::memory::desc& any_weights, PD* pd) {
+  if (shared) {
+    try {
+      PD cand = make_pd(shared.get_desc());
+      if (std::string(cand.impl_info_str()).rfind("ref", 0) != 0) {
+        *pd = cand;
+        return true;
+      }
+    } catch (const dnnl::error&) {
+      // the layout does not suit this shape: pack again below
+    }
+  }
+  *pd = make_pd(any_weights);
+  return false;
+}
 
 template <class PD>
 void ConvPrimitive::init(const PD& pd, const dnnl::memory::desc& src_u,

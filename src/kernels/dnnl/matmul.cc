@@ -34,33 +34,47 @@ struct MatmulPrimitive {
 };
 
 // Builds a matmul; when `const_b` is set the weights use the primitive's preferred layout and
-// are packed from it once.
+// are packed from it once. `shared` holds weights packed for an earlier shape of the same
+// kernel: reused when this shape's primitive accepts their layout, set when empty.
 std::shared_ptr<const MatmulPrimitive> make_matmul(const memory::desc& src, const memory::desc& wei,
                                                    const memory::desc& dst,
                                                    const memory::desc* bias, float alpha,
-                                                   const void* const_b) {
+                                                   const void* const_b, memory* shared) {
   auto p = std::make_shared<MatmulPrimitive>();
   p->src_md = src;
   p->wei_user = wei;
   p->dst_md = dst;
-  memory::desc wei_req =
-      const_b ? memory::desc(wei.dims(), memory::data_type::f32, memory::format_tag::any) : wei;
   dnnl::primitive_attr attr = dnnl_util::user_scratch_attr();
   if (alpha != 1.0f) attr.set_output_scales(0, {alpha});
-  std::unique_ptr<dnnl::matmul::desc> desc;
   if (bias) {
     p->has_bias = true;
     p->bias_md = *bias;
-    desc = std::make_unique<dnnl::matmul::desc>(src, wei_req, *bias, dst);
-  } else {
-    desc = std::make_unique<dnnl::matmul::desc>(src, wei_req, dst);
   }
-  dnnl::matmul::primitive_desc pd(*desc, attr, dnnl_util::engine());
+  auto make_pd = [&](const memory::desc& w) {
+    auto desc = bias ? dnnl::matmul::desc(src, w, *bias, dst) : dnnl::matmul::desc(src, w, dst);
+    return dnnl::matmul::primitive_desc(desc, attr, dnnl_util::engine());
+  };
+  if (const_b && shared && *shared) {
+    try {
+      auto pd = make_pd(shared->get_desc());
+      if (std::string(pd.impl_info_str()).rfind("ref", 0) != 0) {
+        p->prim = dnnl::matmul(pd);
+        p->wei_md = pd.weights_desc();
+        p->packed_wei = *shared;
+        return p;
+      }
+    } catch (const dnnl::error&) {
+      // this shape wants another layout: pack again below
+    }
+  }
+  auto pd = make_pd(
+      const_b ? memory::desc(wei.dims(), memory::data_type::f32, memory::format_tag::any) : wei);
   p->prim = dnnl::matmul(pd);
   p->wei_md = pd.weights_desc();
   if (const_b) {
     p->packed_wei = memory(p->wei_md, dnnl_util::engine());
     dnnl_util::reorder(dnnl_util::wrap(wei, const_b), p->packed_wei);
+    if (shared && !*shared) *shared = p->packed_wei;
   }
   return p;
 }
@@ -72,7 +86,7 @@ class MatmulCache {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = map_.find(key);
     if (it != map_.end()) return it->second;
-    auto p = make();
+    auto p = make(&shared_weights_);  // under the lock, like every use of shared_weights_
     map_.emplace(key, p);
     return p;
   }
@@ -80,6 +94,7 @@ class MatmulCache {
  private:
   mutable std::mutex mu_;
   mutable std::map<std::vector<int64_t>, std::shared_ptr<const MatmulPrimitive>> map_;
+  mutable memory shared_weights_;  // packed constant B, shared by every shape that accepts it
 };
 
 class MatMulKernel : public Kernel {
@@ -125,19 +140,19 @@ class MatMulKernel : public Kernel {
         key.push_back(-1);
         key.insert(key.end(), bs.begin(), bs.end());
         key.push_back(packed);
-        auto prim = cache_.get(key, [&] {
+        auto prim = cache_.get(key, [&](memory* shared) {
           if (bbatch.empty() || shape_size(bbatch) == 1) {
             // B is one matrix: fold A's batch into its rows (one big GEMM).
             const int64_t rows = shape_size(abatch) * m;
             return make_matmul(dnnl_util::plain_md({rows, k}), dnnl_util::plain_md({k, n}),
                                dnnl_util::plain_md({rows, n}), nullptr, 1.0f,
-                               packed ? b->raw() : nullptr);
+                               packed ? b->raw() : nullptr, shared);
           }
           dims ad(rank, 1), bd(rank, 1), yd(full.begin(), full.end());
           std::copy(as.begin(), as.end(), ad.end() - static_cast<int64_t>(as.size()));
           std::copy(bs.begin(), bs.end(), bd.end() - static_cast<int64_t>(bs.size()));
           return make_matmul(dnnl_util::plain_md(ad), dnnl_util::plain_md(bd),
-                             dnnl_util::plain_md(yd), nullptr, 1.0f, nullptr);
+                             dnnl_util::plain_md(yd), nullptr, 1.0f, nullptr, nullptr);
         });
         prim->run(a->raw(), b->raw(), nullptr, y.raw());
         return Status::ok();
@@ -237,14 +252,14 @@ class GemmKernel : public Kernel {
         Status st = dnnl_util::guard("Gemm", [&]() -> Status {
           const bool packed = const_b_.defined() && const_b_.raw() == b->raw();
           std::vector<int64_t> key{m, k, n, packed, c_as_bias};
-          auto prim = cache_.get(key, [&] {
+          auto prim = cache_.get(key, [&](memory* shared) {
             memory::desc src = trans_a_ ? memory::desc({m, k}, memory::data_type::f32, {1, m})
                                         : dnnl_util::plain_md({m, k});
             memory::desc wei = trans_b_ ? memory::desc({k, n}, memory::data_type::f32, {1, k})
                                         : dnnl_util::plain_md({k, n});
             memory::desc bias = dnnl_util::plain_md({1, n});
             return make_matmul(src, wei, dnnl_util::plain_md({m, n}), c_as_bias ? &bias : nullptr,
-                               alpha_, packed ? b->raw() : nullptr);
+                               alpha_, packed ? b->raw() : nullptr, shared);
           });
           std::vector<float> bias_buf;
           const void* bias_ptr = nullptr;
