@@ -47,6 +47,7 @@ class ConvPrimitiveCache {
     auto it = map_.find(key);
     if (it != map_.end()) return it->second;
     std::shared_ptr<const ConvPrimitive> p = make(shared_weights_);
+    if (map_.size() >= dnnl_util::kMaxShapesPerKernel) map_.clear();  // bound memory
     map_.emplace(key, p);
     return p;
   }

@@ -17,6 +17,10 @@ using dims = dnnl::memory::dims;
 using tag = dnnl::memory::format_tag;
 using dt = dnnl::memory::data_type;
 
+// Compiled primitives a kernel keeps per input-shape signature before it starts over (inputs
+// with ever new shapes must not grow memory without bound; entries in use stay alive).
+inline constexpr size_t kMaxShapesPerKernel = 64;
+
 // The one CPU engine of the process.
 const dnnl::engine& engine();
 // A stream for the calling thread (streams are cheap but not free to create).

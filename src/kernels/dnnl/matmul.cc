@@ -87,6 +87,7 @@ class MatmulCache {
     auto it = map_.find(key);
     if (it != map_.end()) return it->second;
     auto p = make(&shared_weights_);  // under the lock, like every use of shared_weights_
+    if (map_.size() >= dnnl_util::kMaxShapesPerKernel) map_.clear();  // bound memory
     map_.emplace(key, p);
     return p;
   }

@@ -208,6 +208,7 @@ class PoolKernel : public Kernel {
     dnnl::pooling_v2_forward::primitive_desc pd(desc, dnnl_util::user_scratch_attr(),
                                                 dnnl_util::engine());
     p->prim = dnnl::pooling_v2_forward(pd);
+    if (cache_.size() >= dnnl_util::kMaxShapesPerKernel) cache_.clear();  // bound memory
     cache_.emplace(in, p);
     return p;
   }

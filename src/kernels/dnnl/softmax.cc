@@ -114,6 +114,7 @@ class SoftmaxKernel : public Kernel {
       p->prim = dnnl::softmax_forward(dnnl::softmax_forward::primitive_desc(
           d, dnnl_util::user_scratch_attr(), dnnl_util::engine()));
     }
+    if (cache_.size() >= dnnl_util::kMaxShapesPerKernel) cache_.clear();  // bound memory
     cache_.emplace(key, p);
     return p;
   }
