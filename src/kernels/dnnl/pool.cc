@@ -156,7 +156,7 @@ class PoolKernel : public Kernel {
     Tensor& y = ctx.output(0);
     y = Tensor::create(x->dtype(), out_shape);
     Tensor* idx = nullptr;
-    if (ctx.num_outputs() > 1) {
+    if (want_indices_ && ctx.num_outputs() > 1) {  // an omitted Indices keeps the fast path
       ctx.output(1) = Tensor::create(DataType::kInt64, out_shape);
       idx = &ctx.output(1);
     }
