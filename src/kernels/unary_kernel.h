@@ -10,6 +10,7 @@
 
 #include "core/dispatch.h"
 #include "kernels/elementwise.h"
+#include "kernels/fast_math.h"
 #include "kernels/kernel.h"
 
 namespace nalar {
@@ -22,10 +23,32 @@ struct NoParams {
   static UnaryParams params(const Node&) { return {}; }
 };
 
+// Ops may also provide `static VecF8 apply_f8(VecF8)`: float data (and 16-bit floats, widened
+// in blocks) then runs eight lanes at a time.
+template <class Op>
+concept HasVectorForm = requires(VecF8 v) { Op::apply_f8(v); };
+
 template <class Op, class T>
 Status run_unary(const Tensor& x, Tensor& out, const UnaryParams& p) {
   Tensor y = Tensor::create(x.dtype(), x.shape());
-  if constexpr (std::is_integral_v<T> || std::is_same_v<T, bool>) {
+  if constexpr (HasVectorForm<Op> && (std::is_same_v<T, float> || kIsHalf<T>)) {
+    const T* src = x.data<T>();
+    T* dst = y.data<T>();
+    parallel_for(x.size(), Op::kGrain, [&](int64_t begin, int64_t end) {
+      if constexpr (std::is_same_v<T, float>) {
+        map_f8(src + begin, dst + begin, end - begin, [](VecF8 v) { return Op::apply_f8(v); });
+      } else {
+        constexpr int64_t kBlock = 256;
+        float buf[kBlock];
+        for (int64_t s = begin; s < end; s += kBlock) {
+          const int64_t len = std::min(kBlock, end - s);
+          for (int64_t i = 0; i < len; ++i) buf[i] = static_cast<float>(src[s + i]);
+          map_f8(buf, buf, len, [](VecF8 v) { return Op::apply_f8(v); });
+          for (int64_t i = 0; i < len; ++i) dst[s + i] = T(buf[i]);
+        }
+      }
+    });
+  } else if constexpr (std::is_integral_v<T> || std::is_same_v<T, bool>) {
     unary_loop(x.data<T>(), y.data<T>(), x.size(), Op::kGrain,
                [p](T v) { return Op::apply(v, p); });
   } else {

@@ -202,3 +202,27 @@ TEST(Cast, ParsesSpecialValuesAndRoundsOnce) {
   EXPECT_EQ(convert_value<uint8_t>(-1.0f), 255);
   EXPECT_EQ(convert_value<int64_t>(1e300), std::numeric_limits<int64_t>::max());
 }
+
+TEST(Kernels, VectorisedExpAndSigmoidTrackLibm) {
+  std::vector<float> xs;
+  for (float x = -100.0f; x <= 100.0f; x += 0.00731f) xs.push_back(x);
+  xs.push_back(std::numeric_limits<float>::quiet_NaN());  // odd count: exercises the tail
+  Tensor x = Tensor::from_vector<float>(xs, {static_cast<int64_t>(xs.size())});
+  auto e = run_op("Exp", {x});
+  auto s = run_op("Sigmoid", {x});
+  ASSERT_TRUE(e.is_ok() && s.is_ok());
+  double worst = 0;
+  for (size_t i = 0; i + 1 < xs.size(); ++i) {
+    const double want = std::exp(static_cast<double>(xs[i]));
+    const float got = e->data<float>()[i];
+    if (want > 1e-30 && want < 1e38) worst = std::max(worst, std::fabs(got - want) / want);
+    if (want > 1e39) {
+      EXPECT_TRUE(std::isinf(got)) << xs[i];
+    }
+    const double sig = 1.0 / (1.0 + std::exp(-static_cast<double>(xs[i])));
+    EXPECT_NEAR(s->data<float>()[i], sig, 1e-6 * sig + 1e-30) << xs[i];
+  }
+  EXPECT_LT(worst, 5e-7);
+  EXPECT_TRUE(std::isnan(e->data<float>()[xs.size() - 1]));
+  EXPECT_TRUE(std::isnan(s->data<float>()[xs.size() - 1]));
+}
