@@ -44,6 +44,50 @@ inline VecF8 fast_exp8(VecF8 x) {
   return x != x ? x : y;
 }
 
+inline VecF8 abs8(VecF8 x) { return (VecF8)((VecI8)x & 0x7fffffff); }
+inline VecF8 copysign8(VecF8 mag, VecF8 sign) {
+  return (VecF8)(((VecI8)mag & 0x7fffffff) | ((VecI8)sign & static_cast<int32_t>(0x80000000u)));
+}
+
+// tanh: an odd polynomial near 0 (where 1 - 2/(e^2x + 1) would cancel), the exp form beyond.
+inline VecF8 fast_tanh8(VecF8 x) {
+  const VecF8 a = abs8(x);
+  const VecF8 z = x * x;
+  VecF8 p = VecF8{} + -5.70498872745e-3f;
+  p = p * z + 2.06390887954e-2f;
+  p = p * z + -5.37397155531e-2f;
+  p = p * z + 1.33314422036e-1f;
+  p = p * z + -3.33332819422e-1f;
+  const VecF8 small = p * z * x + x;
+  const VecF8 e = fast_exp8(2.0f * (a < 20.0f ? a : VecF8{} + 20.0f));
+  const VecF8 large = copysign8(1.0f - 2.0f / (e + 1.0f), x);
+  const VecF8 r = a < 0.625f ? small : large;
+  return x != x ? x : r;
+}
+
+// erf: its Maclaurin series for |x| < 0.5, Abramowitz & Stegun 7.1.26 (absolute error
+// 1.5e-7) beyond, saturating to +-1.
+inline VecF8 fast_erf8(VecF8 x) {
+  const VecF8 a = abs8(x);
+  const VecF8 z = x * x;
+  // 2/sqrt(pi) * (x - x^3/3 + x^5/10 - x^7/42 + x^9/216)
+  VecF8 s = VecF8{} + (1.0f / 216.0f);
+  s = s * z - (1.0f / 42.0f);
+  s = s * z + 0.1f;
+  s = s * z - (1.0f / 3.0f);
+  s = s * z + 1.0f;
+  const VecF8 small = 1.12837916709551257f * x * s;
+  const VecF8 t = 1.0f / (1.0f + 0.3275911f * a);
+  VecF8 q = VecF8{} + 1.061405429f;
+  q = q * t - 1.453152027f;
+  q = q * t + 1.421413741f;
+  q = q * t - 0.284496736f;
+  q = q * t + 0.254829592f;
+  const VecF8 big = copysign8(1.0f - q * t * fast_exp8(-(a * a)), x);
+  const VecF8 r = a < 0.5f ? small : big;
+  return x != x ? x : r;
+}
+
 inline VecF8 fast_sigmoid8(VecF8 x) { return 1.0f / (1.0f + fast_exp8(-x)); }
 
 // Applies a VecF8 function to n floats (in place allowed), 8 at a time; the tail is padded.

@@ -36,11 +36,30 @@ NALAR_FLOAT_OP(Cosh, kCostlyGrain, std::cosh(x))
 NALAR_FLOAT_OP(Asinh, kCostlyGrain, std::asinh(x))
 NALAR_FLOAT_OP(Acosh, kCostlyGrain, std::acosh(x))
 NALAR_FLOAT_OP(Atanh, kCostlyGrain, std::atanh(x))
-NALAR_FLOAT_OP(Erf, kCostlyGrain, std::erf(x))
-NALAR_FLOAT_OP(Tanh, kCostlyGrain, std::tanh(x))
 #undef NALAR_FLOAT_OP
 
-// Exp and Sigmoid are hot (SiLU, attention): float data runs the vectorised forms.
+// Exp, Sigmoid, Tanh and Erf are hot (SiLU, attention, LSTM, BERT's GELU): float data runs the
+// vectorised forms; double (and scalar fallbacks) use libm.
+struct TanhOp : NoParams {
+  static constexpr const char* kName = "Tanh";
+  static constexpr int64_t kGrain = kCostlyGrain;
+  template <class C>
+  static C apply(C x, const UnaryParams&) {
+    return std::tanh(x);
+  }
+  static VecF8 apply_f8(VecF8 x) { return fast_tanh8(x); }
+};
+
+struct ErfOp : NoParams {
+  static constexpr const char* kName = "Erf";
+  static constexpr int64_t kGrain = kCostlyGrain;
+  template <class C>
+  static C apply(C x, const UnaryParams&) {
+    return std::erf(x);
+  }
+  static VecF8 apply_f8(VecF8 x) { return fast_erf8(x); }
+};
+
 struct ExpOp : NoParams {
   static constexpr const char* kName = "Exp";
   static constexpr int64_t kGrain = kCostlyGrain;

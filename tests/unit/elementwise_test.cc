@@ -223,6 +223,16 @@ TEST(Kernels, VectorisedExpAndSigmoidTrackLibm) {
     EXPECT_NEAR(s->data<float>()[i], sig, 1e-6 * sig + 1e-30) << xs[i];
   }
   EXPECT_LT(worst, 5e-7);
+  auto th = run_op("Tanh", {x});
+  auto er = run_op("Erf", {x});
+  ASSERT_TRUE(th.is_ok() && er.is_ok());
+  for (size_t i = 0; i + 1 < xs.size(); ++i) {
+    const double v = xs[i];
+    EXPECT_NEAR(th->data<float>()[i], std::tanh(v), 1e-6 * std::fabs(std::tanh(v)) + 1e-9) << v;
+    EXPECT_NEAR(er->data<float>()[i], std::erf(v), 2e-6 * std::fabs(std::erf(v)) + 2e-7) << v;
+  }
+  EXPECT_TRUE(std::isnan(th->data<float>()[xs.size() - 1]));
+  EXPECT_TRUE(std::isnan(er->data<float>()[xs.size() - 1]));
   EXPECT_TRUE(std::isnan(e->data<float>()[xs.size() - 1]));
   EXPECT_TRUE(std::isnan(s->data<float>()[xs.size() - 1]));
 }
