@@ -41,7 +41,8 @@ std::vector<int64_t> broadcast_strides(const Shape& input, const Shape& out_shap
   std::vector<int64_t> in_strides = strides_of(input);
   std::vector<int64_t> s(out_shape.size(), 0);
   const size_t offset = out_shape.size() - input.size();
-  for (size_t i = 0; i < input.size(); ++i) s[i + offset] = input[i] == 1 ? 0 : in_strides[i];
+  for (size_t i = 0; i < input.size(); ++i)
+    s[i + offset] = input[i] == 1 ? 0 : in_strides[i];
   return s;
 }
 
