@@ -252,3 +252,36 @@ TEST(Kernels, LargeBroadcastSplitAcrossThreadsMatchesNaive) {
               av[static_cast<size_t>(i)] - bv[static_cast<size_t>((i / hw) % c)])
         << i;
 }
+
+TEST(Kernels, SeededRandomMatchesNumpyLegacyStream) {
+  // np.random.seed(3); np.random.uniform(2, 5, 4) and np.random.normal(1, 2, 5).
+  Attribute seed;
+  seed.name = "seed";
+  seed.type = AttrType::kFloat;
+  seed.f = 3;
+  auto float_attr = [](const char* name, float v) {
+    Attribute a;
+    a.name = name;
+    a.type = AttrType::kFloat;
+    a.f = v;
+    return a;
+  };
+  Tensor like = Tensor::create(DataType::kFloat, {2, 2});
+  auto u = run_op("RandomUniformLike", {like},
+                  {{"seed", seed}, {"low", float_attr("low", 2)}, {"high", float_attr("high", 5)}});
+  ASSERT_TRUE(u.is_ok()) << u.status().message();
+  const float want_u[] = {3.6523938f, 4.1244435f, 2.8727143f, 3.5324829f};
+  for (int i = 0; i < 4; ++i) EXPECT_FLOAT_EQ(u->data<float>()[i], want_u[i]);
+  Attribute shape;
+  shape.name = "shape";
+  shape.type = AttrType::kInts;
+  shape.ints = {5};
+  auto g = run_op("RandomNormal", {},
+                  {{"seed", seed},
+                   {"shape", shape},
+                   {"mean", float_attr("mean", 1)},
+                   {"scale", float_attr("scale", 2)}});
+  ASSERT_TRUE(g.is_ok()) << g.status().message();
+  const float want_g[] = {4.577257f, 1.8730197f, 1.192995f, -2.7269855f, 0.4452236f};
+  for (int i = 0; i < 5; ++i) EXPECT_NEAR(g->data<float>()[i], want_g[i], 1e-5f);
+}
