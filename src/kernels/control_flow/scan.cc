@@ -119,6 +119,7 @@ class ScanKernel : public Kernel {
       len = l;
     }
     *len_out = len;
+    // A short sequence (opset 8 sequence_lens) is read backwards from its own last element.
     const int64_t steps = limit >= 0 ? std::min(limit, len) : len;
     parts->assign(k, {});
     std::vector<Tensor> body_in(n + m);
@@ -126,7 +127,7 @@ class ScanKernel : public Kernel {
       for (size_t i = 0; i < n; ++i) body_in[i] = (*states)[i];
       for (size_t j = 0; j < m; ++j) {
         const bool reverse = !in_dirs_.empty() && in_dirs_[j] != 0;
-        body_in[n + j] = cf::take(scan_in[j], axes[j], reverse ? len - 1 - s : s);
+        body_in[n + j] = cf::take(scan_in[j], axes[j], reverse ? steps - 1 - s : s);
       }
       NALAR_ASSIGN_OR_RETURN(std::vector<Tensor> outs,
                              body_->run(body_in, ctx.scope(), ctx.num_threads()));

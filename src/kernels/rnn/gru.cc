@@ -16,6 +16,7 @@ using rnn::Direction;
 class GruKernel : public Kernel {
  public:
   Status prepare(const KernelConfig& cfg) override {
+    rt_const_ = rnn::transpose_recurrent(cfg.constant(2));
     NALAR_RETURN_IF_ERROR(rnn::parse_attributes(cfg.node, "GRU", {"Sigmoid", "Tanh"}, &attrs_));
     linear_before_reset_ = cfg.node.get_int("linear_before_reset", 0) != 0;
     return Status::ok();
@@ -43,7 +44,9 @@ class GruKernel : public Kernel {
     std::vector<T> gates(static_cast<size_t>(B * G3));
     std::vector<T> rh(lbr ? 0 : static_cast<size_t>(B * H));  // r (.) H for the default form
     std::vector<T> bias(static_cast<size_t>(G3));
-    std::vector<T> rbh(static_cast<size_t>(H), T(0));  // recurrent h-bias when lbr
+    const bool rt_cached = rt_const_.defined() && rt_const_.dtype() == dt;
+    std::vector<T> rt(rt_cached ? 0 : static_cast<size_t>(G3 * H));  // R^T: [H, 3H]
+    std::vector<T> rbh(static_cast<size_t>(H), T(0));                // recurrent h-bias when lbr
     for (int64_t d = 0; d < dirs; ++d) {
       const bool reverse = attrs_.direction == Direction::kReverse || d == 1;
       const T* w = in.w->data<T>() + d * G3 * I;
@@ -60,6 +63,11 @@ class GruKernel : public Kernel {
         bias_ptr = bias.data();
       }
       rnn::project_inputs<T>(in.x.data<T>(), S * B, I, w, G3, bias_ptr, xw.data());
+      const T* rtd = rt.data();
+      if (rt_cached)
+        rtd = rt_const_.data<T>() + d * G3 * H;
+      else
+        rnn::transpose(r, G3, H, rt.data());
 
       T* h = yh.data<T>() + d * B * H;
       if (in.initial_h.defined())
@@ -71,7 +79,7 @@ class GruKernel : public Kernel {
 
       for (int64_t s = 0; s < max_len; ++s) {
         // z and r (and, with lbr, H*Rh^T) for the whole batch.
-        rnn::gemm_nt<T>(B, lbr ? G3 : 2 * H, H, h, H, r, H, gates.data(), G3, false);
+        rnn::recurrent_gemm<T>(B, lbr ? G3 : 2 * H, H, h, H, r, H, rtd, G3, gates.data(), G3);
         parallel_for(B, 4, [&](int64_t b0, int64_t b1) {
           for (int64_t b = b0; b < b1; ++b) {
             const int64_t len = in.seq_lens[static_cast<size_t>(b)];
@@ -91,7 +99,8 @@ class GruKernel : public Kernel {
         });
         // Default form: (r (.) H) * Rh^T.
         if (!lbr)
-          rnn::gemm_nt<T>(B, H, H, rh.data(), H, r + 2 * H * H, H, gates.data() + 2 * H, G3, false);
+          rnn::recurrent_gemm<T>(B, H, H, rh.data(), H, r + 2 * H * H, H, rtd + 2 * H, G3,
+                                 gates.data() + 2 * H, G3);
         parallel_for(B, 4, [&](int64_t b0, int64_t b1) {
           for (int64_t b = b0; b < b1; ++b) {
             const int64_t len = in.seq_lens[static_cast<size_t>(b)];
@@ -120,6 +129,7 @@ class GruKernel : public Kernel {
   }
 
   rnn::RnnAttributes attrs_;
+  Tensor rt_const_;  // R^T per direction when R is an initializer
   bool linear_before_reset_ = false;
 };
 

@@ -16,6 +16,7 @@ using rnn::Direction;
 class LstmKernel : public Kernel {
  public:
   Status prepare(const KernelConfig& cfg) override {
+    rt_const_ = rnn::transpose_recurrent(cfg.constant(2));
     NALAR_RETURN_IF_ERROR(
         rnn::parse_attributes(cfg.node, "LSTM", {"Sigmoid", "Tanh", "Tanh"}, &attrs_));
     input_forget_ = cfg.node.get_int("input_forget", 0) != 0;
@@ -43,6 +44,8 @@ class LstmKernel : public Kernel {
     std::vector<T> xw(static_cast<size_t>(S * B * G4));
     std::vector<T> gates(static_cast<size_t>(B * G4));
     std::vector<T> bias(static_cast<size_t>(G4));
+    const bool rt_cached = rt_const_.defined() && rt_const_.dtype() == dt;
+    std::vector<T> rt(rt_cached ? 0 : static_cast<size_t>(G4 * H));
     for (int64_t d = 0; d < dirs; ++d) {
       const bool reverse = attrs_.direction == Direction::kReverse || d == 1;
       const T* w = in.w->data<T>() + d * G4 * I;
@@ -54,6 +57,11 @@ class LstmKernel : public Kernel {
         bias_ptr = bias.data();
       }
       rnn::project_inputs<T>(in.x.data<T>(), S * B, I, w, G4, bias_ptr, xw.data());
+      const T* rtd = rt.data();
+      if (rt_cached)
+        rtd = rt_const_.data<T>() + d * G4 * H;
+      else
+        rnn::transpose(r, G4, H, rt.data());
 
       T* h = yh.data<T>() + d * B * H;  // the running state lives in the outputs
       T* c = yc.data<T>() + d * B * H;
@@ -69,7 +77,7 @@ class LstmKernel : public Kernel {
       T* yd = y.data<T>();
 
       for (int64_t s = 0; s < max_len; ++s) {
-        rnn::gemm_nt<T>(B, G4, H, h, H, r, H, gates.data(), G4, false);
+        rnn::recurrent_gemm<T>(B, G4, H, h, H, r, H, rtd, G4, gates.data(), G4);
         parallel_for(B, 4, [&](int64_t b0, int64_t b1) {
           for (int64_t b = b0; b < b1; ++b) {
             const int64_t len = in.seq_lens[static_cast<size_t>(b)];
@@ -117,6 +125,7 @@ class LstmKernel : public Kernel {
   }
 
   rnn::RnnAttributes attrs_;
+  Tensor rt_const_;  // R^T per direction when R is an initializer
   bool input_forget_ = false;
 };
 

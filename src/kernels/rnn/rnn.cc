@@ -15,6 +15,7 @@ using rnn::Direction;
 class RnnKernel : public Kernel {
  public:
   Status prepare(const KernelConfig& cfg) override {
+    rt_const_ = rnn::transpose_recurrent(cfg.constant(2));
     return rnn::parse_attributes(cfg.node, "RNN", {"Tanh"}, &attrs_);
   }
 
@@ -38,6 +39,8 @@ class RnnKernel : public Kernel {
     std::vector<T> xw(static_cast<size_t>(S * B * H));
     std::vector<T> gates(static_cast<size_t>(B * H));
     std::vector<T> bias(static_cast<size_t>(H));
+    const bool rt_cached = rt_const_.defined() && rt_const_.dtype() == dt;
+    std::vector<T> rt(rt_cached ? 0 : static_cast<size_t>(H * H));
     for (int64_t d = 0; d < dirs; ++d) {
       const bool reverse = attrs_.direction == Direction::kReverse || d == 1;
       const T* w = in.w->data<T>() + d * H * I;
@@ -49,6 +52,11 @@ class RnnKernel : public Kernel {
         bias_ptr = bias.data();
       }
       rnn::project_inputs<T>(in.x.data<T>(), S * B, I, w, H, bias_ptr, xw.data());
+      const T* rtd = rt.data();
+      if (rt_cached)
+        rtd = rt_const_.data<T>() + d * H * H;
+      else
+        rnn::transpose(r, H, H, rt.data());
 
       T* h = yh.data<T>() + d * B * H;
       if (in.initial_h.defined())
@@ -58,7 +66,7 @@ class RnnKernel : public Kernel {
       T* yd = y.data<T>();
 
       for (int64_t s = 0; s < max_len; ++s) {
-        rnn::gemm_nt<T>(B, H, H, h, H, r, H, gates.data(), H, false);
+        rnn::recurrent_gemm<T>(B, H, H, h, H, r, H, rtd, H, gates.data(), H);
         parallel_for(B, 4, [&](int64_t b0, int64_t b1) {
           for (int64_t b = b0; b < b1; ++b) {
             const int64_t len = in.seq_lens[static_cast<size_t>(b)];
@@ -81,6 +89,7 @@ class RnnKernel : public Kernel {
   }
 
   rnn::RnnAttributes attrs_;
+  Tensor rt_const_;  // R^T per direction when R is an initializer
 };
 
 }  // namespace

@@ -305,6 +305,62 @@ void gemm_nt<double>(int64_t m, int64_t n, int64_t k, const double* a, int64_t l
   });
 }
 
+template <class T>
+void recurrent_gemm(int64_t m, int64_t n, int64_t k, const T* a, int64_t lda, const T* r,
+                    int64_t ldr, const T* rt, int64_t ldrt, T* c, int64_t ldc) {
+  constexpr int64_t kSerialLimit = int64_t{1} << 22;  // multiply-adds
+  if (m * n * k > kSerialLimit) {
+    gemm_nt<T>(m, n, k, a, lda, r, ldr, c, ldc, false);
+    return;
+  }
+  for (int64_t i = 0; i < m; ++i) {
+    T* __restrict ci = c + i * ldc;
+    const T* ai = a + i * lda;
+    std::fill(ci, ci + n, T(0));
+    for (int64_t p = 0; p < k; ++p) {
+      const T av = ai[p];
+      const T* __restrict row = rt + p * ldrt;
+      for (int64_t j = 0; j < n; ++j) ci[j] += av * row[j];
+    }
+  }
+}
+
+template <class T>
+void transpose(const T* src, int64_t rows, int64_t cols, T* dst) {
+  constexpr int64_t kBlock = 32;
+  for (int64_t i0 = 0; i0 < rows; i0 += kBlock)
+    for (int64_t j0 = 0; j0 < cols; j0 += kBlock)
+      for (int64_t i = i0; i < std::min(rows, i0 + kBlock); ++i)
+        for (int64_t j = j0; j < std::min(cols, j0 + kBlock); ++j)
+          dst[j * rows + i] = src[i * cols + j];
+}
+
+template void recurrent_gemm<float>(int64_t, int64_t, int64_t, const float*, int64_t, const float*,
+                                    int64_t, const float*, int64_t, float*, int64_t);
+template void recurrent_gemm<double>(int64_t, int64_t, int64_t, const double*, int64_t,
+                                     const double*, int64_t, const double*, int64_t, double*,
+                                     int64_t);
+template void transpose<float>(const float*, int64_t, int64_t, float*);
+template void transpose<double>(const double*, int64_t, int64_t, double*);
+
+Tensor transpose_recurrent(const Tensor* r) {
+  if (!r || r->rank() != 3) return Tensor();
+  const int64_t dirs = r->dim(0), rows = r->dim(1), cols = r->dim(2);
+  Tensor out = Tensor::create(r->dtype(), {dirs, cols, rows});
+  if (r->dtype() == DataType::kFloat) {
+    for (int64_t d = 0; d < dirs; ++d)
+      transpose(r->data<float>() + d * rows * cols, rows, cols,
+                out.data<float>() + d * rows * cols);
+  } else if (r->dtype() == DataType::kDouble) {
+    for (int64_t d = 0; d < dirs; ++d)
+      transpose(r->data<double>() + d * rows * cols, rows, cols,
+                out.data<double>() + d * rows * cols);
+  } else {
+    return Tensor();
+  }
+  return out;
+}
+
 Tensor finish_y(const Tensor& y, int64_t layout) {
   if (layout == 0) return y;
   const int64_t seq = y.dim(0), dirs = y.dim(1), batch = y.dim(2), hidden = y.dim(3);

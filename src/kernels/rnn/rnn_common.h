@@ -85,6 +85,22 @@ template <class T>
 void gemm_nt(int64_t m, int64_t n, int64_t k, const T* a, int64_t lda, const T* b, int64_t ldb,
              T* c, int64_t ldc, bool accumulate);
 
+// The per-timestep recurrent product C[M,N] = A[M,K] * R[N,K]^T. Small products (the usual
+// batch 1-8 case) run on the calling thread from rt = R^T ([K,N], row stride ldrt): forking
+// threads for a few microseconds of work per step costs more than it saves, especially on a busy
+// machine. Larger ones go to the threaded GEMM with r itself.
+template <class T>
+void recurrent_gemm(int64_t m, int64_t n, int64_t k, const T* a, int64_t lda, const T* r,
+                    int64_t ldr, const T* rt, int64_t ldrt, T* c, int64_t ldc);
+
+// Transposes rows x cols `src` into dst (cols x rows).
+template <class T>
+void transpose(const T* src, int64_t rows, int64_t cols, T* dst);
+
+// R [dirs, gates*hidden, hidden] transposed per direction to [dirs, hidden, gates*hidden], for
+// a constant R at prepare time (undefined for other dtypes or ranks).
+Tensor transpose_recurrent(const Tensor* r);
+
 // Converts a sequence-major Y [seq, dirs, batch, hidden] into the output layout.
 Tensor finish_y(const Tensor& y, int64_t layout);
 // Converts a state [dirs, batch, hidden] into the output layout ([batch, dirs, hidden] when 1).
