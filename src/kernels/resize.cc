@@ -302,6 +302,11 @@ class ResizeKernel : public Kernel {
       layout_ = cfg.opset < 9 ? Layout::kUpsample7 : Layout::kScalesInput;
     else
       layout_ = cfg.opset < 11 ? Layout::kScalesInput : Layout::kFull;
+    // Opset 18 additions that change results: refuse rather than ignore them.
+    if (n.get_int("antialias", 0) != 0 || n.has("axes") ||
+        n.get_string("keep_aspect_ratio_policy", "stretch") != "stretch")
+      return unimplemented(std::string(op) +
+                           ": antialias, axes and keep_aspect_ratio_policy are not supported");
     const std::string mode = n.get_string("mode", "nearest");
     if (mode == "nearest")
       opt_.mode = ResizeMode::kNearest;
