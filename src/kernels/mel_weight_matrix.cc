@@ -44,6 +44,8 @@ class MelWeightMatrixKernel : public Kernel {
       return invalid_argument(
           "MelWeightMatrix: num_mel_bins, dft_length and sample_rate must be positive");
     const int64_t spec_bins = dft_len / 2 + 1;
+    if (spec_bins * mel_bins > (int64_t{1} << 28))
+      return invalid_argument("MelWeightMatrix: output is too large");
     auto hz_to_mel = [](double hz) { return 2595.0 * std::log10(1.0 + hz / 700.0); };
     const double low_mel = hz_to_mel(lower), high_mel = hz_to_mel(upper);
     const double step = (high_mel - low_mel) / static_cast<double>(mel_bins + 2);

@@ -28,10 +28,13 @@ double resize_source_coord(ResizeCoord coord, double x, double scale, int64_t in
       return x / scale;
     case ResizeCoord::kTfHalfPixelForNn:
       return (x + 0.5) / scale;
-    case ResizeCoord::kTfCropAndResize:
-      return (out_len_f == 1.0 ? (roi_end - roi_start) * in_m1 / 2
-                               : x * (roi_end - roi_start) * in_m1 / (out_len_f - 1)) +
-             roi_start * in_m1;
+    case ResizeCoord::kTfCropAndResize: {
+      // roi is float32: its differences and the start offset are float32 products in both the
+      // ONNX reference and ONNX Runtime, which decides exact .5 ties for nearest.
+      const double span = static_cast<float>(roi_end) - static_cast<float>(roi_start);
+      const double start = static_cast<float>(roi_start) * static_cast<float>(in_len - 1);
+      return (out_len_f == 1.0 ? span * in_m1 / 2 : x * span * in_m1 / (out_len_f - 1)) + start;
+    }
   }
   return x;
 }
@@ -193,43 +196,64 @@ void pass_axis(const std::vector<W>& in, Shape& shape, int64_t d, const AxisTaps
   shape[d] = out_len;
 }
 
-// NCHW float, N and C untouched: bilinear or nearest over H and W.
+// NCHW float, N and C untouched: bilinear or nearest over H and W. Rows are processed in
+// contiguous runs so that a horizontally interpolated input row is computed once and reused by
+// the output rows that read it; nearest rows that repeat an input row are copied.
 void resize_2d_float(const Tensor& x, const AxisTaps& ah, const AxisTaps& aw, bool linear,
                      Tensor& y) {
   const int64_t planes = x.dim(0) * x.dim(1), h = x.dim(2), w = x.dim(3);
   const int64_t oh = y.dim(2), ow = y.dim(3);
   const float* in = x.data<float>();
   float* out = y.data<float>();
+  const int tw = aw.taps, th = ah.taps;
   std::vector<int64_t> x0(static_cast<size_t>(ow)), x1(static_cast<size_t>(ow));
   std::vector<float> wx0(static_cast<size_t>(ow)), wx1(static_cast<size_t>(ow));
-  const int tw = aw.taps;
+  bool twice = ow == 2 * w;  // nearest column map is exactly i -> i / 2
   for (int64_t i = 0; i < ow; ++i) {
     x0[i] = aw.index[i * tw];
     wx0[i] = static_cast<float>(aw.weight[i * tw]);
     x1[i] = linear ? aw.index[i * tw + 1] : x0[i];
     wx1[i] = linear ? static_cast<float>(aw.weight[i * tw + 1]) : 0.0f;
+    if (x0[i] != i / 2) twice = false;
   }
-  (void)h;
-  parallel_for(planes * oh, 8, [&](int64_t begin, int64_t end) {
-    std::vector<float> row0(static_cast<size_t>(ow)), row1(static_cast<size_t>(ow));
+  parallel_for(planes * oh, 32, [&](int64_t begin, int64_t end) {
+    std::vector<float> buf[2] = {std::vector<float>(static_cast<size_t>(ow)),
+                                 std::vector<float>(static_cast<size_t>(ow))};
+    int64_t tag[2] = {-1, -1};  // plane * h + input row held by each buffer
+    // Horizontally interpolated input row `r` of plane `p`, avoiding buffer `keep`.
+    auto hrow = [&](int64_t p, int64_t r, int keep) -> const float* {
+      const int64_t key = p * h + r;
+      for (int b = 0; b < 2; ++b)
+        if (tag[b] == key) return buf[b].data();
+      const int b = keep == 0 ? 1 : 0;
+      const float* src = in + key * w;
+      float* d = buf[b].data();
+      for (int64_t i = 0; i < ow; ++i) d[i] = src[x0[i]] * wx0[i] + src[x1[i]] * wx1[i];
+      tag[b] = key;
+      return d;
+    };
     for (int64_t r = begin; r < end; ++r) {
       const int64_t p = r / oh, oy = r % oh;
-      const float* plane = in + p * h * w;
       float* dst = out + r * ow;
       if (!linear) {
-        const float* src = plane + ah.index[oy] * w;
-        for (int64_t i = 0; i < ow; ++i) dst[i] = src[x0[i]];
+        if (r > begin && oy > 0 && ah.index[oy * th] == ah.index[(oy - 1) * th]) {
+          std::copy(dst - ow, dst, dst);
+          continue;
+        }
+        const float* src = in + (p * h + ah.index[oy * th]) * w;
+        if (twice) {
+          for (int64_t i = 0; i < w; ++i) dst[2 * i] = dst[2 * i + 1] = src[i];
+        } else {
+          for (int64_t i = 0; i < ow; ++i) dst[i] = src[x0[i]];
+        }
         continue;
       }
       const float wy0 = static_cast<float>(ah.weight[oy * 2]);
       const float wy1 = static_cast<float>(ah.weight[oy * 2 + 1]);
-      const float* s0 = plane + ah.index[oy * 2] * w;
-      const float* s1 = plane + ah.index[oy * 2 + 1] * w;
-      for (int64_t i = 0; i < ow; ++i) {
-        const float a = s0[x0[i]] * wx0[i] + s0[x1[i]] * wx1[i];
-        const float b = s1[x0[i]] * wx0[i] + s1[x1[i]] * wx1[i];
-        dst[i] = a * wy0 + b * wy1;
-      }
+      const float* s0 = hrow(p, ah.index[oy * 2], -1);
+      const int hold = s0 == buf[0].data() ? 0 : 1;
+      const float* s1 = hrow(p, ah.index[oy * 2 + 1], hold);
+      for (int64_t i = 0; i < ow; ++i) dst[i] = s0[i] * wy0 + s1[i] * wy1;
     }
   });
 }
@@ -278,6 +302,11 @@ class ResizeKernel : public Kernel {
       layout_ = cfg.opset < 9 ? Layout::kUpsample7 : Layout::kScalesInput;
     else
       layout_ = cfg.opset < 11 ? Layout::kScalesInput : Layout::kFull;
+    // Opset 18 additions that change results: refuse rather than ignore them.
+    if (n.get_int("antialias", 0) != 0 || n.has("axes") ||
+        n.get_string("keep_aspect_ratio_policy", "stretch") != "stretch")
+      return unimplemented(std::string(op) +
+                           ": antialias, axes and keep_aspect_ratio_policy are not supported");
     const std::string mode = n.get_string("mode", "nearest");
     if (mode == "nearest")
       opt_.mode = ResizeMode::kNearest;

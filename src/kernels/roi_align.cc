@@ -46,9 +46,36 @@ class RoiAlignKernel : public Kernel {
       return invalid_argument("RoiAlign: rois must have the element type of X");
     NALAR_ASSIGN_OR_RETURN(auto batch, read_int64s(*bi, "RoiAlign: batch_indices"));
     const int64_t n = x->dim(0), c = x->dim(1), h = x->dim(2), w = x->dim(3), r = rois->dim(0);
+    if (h == 0 || w == 0) return invalid_argument("RoiAlign: X has an empty spatial dimension");
     for (int64_t b : batch)
       if (b < 0 || b >= n) return invalid_argument("RoiAlign: batch index out of range");
     const int64_t ph_n = out_h_, pw_n = out_w_;
+    // Adaptive sampling takes ceil(roi size / bins) points per bin: bound it so that huge or
+    // non-finite boxes are rejected instead of looping for ever.
+    Status roi_ok = dispatch_float(rois->dtype(), "RoiAlign", [&](auto tag) {
+      using T = typename decltype(tag)::type;
+      double samples = 0;
+      for (int64_t i = 0; i < r; ++i) {
+        const T* b = rois->data<T>() + i * 4;
+        for (int k = 0; k < 4; ++k) {
+          const double v = static_cast<double>(b[k]) * scale_;
+          if (!std::isfinite(v) || std::fabs(v) > 1e7)
+            return invalid_argument("RoiAlign: roi coordinate is not finite or too large");
+        }
+        const double rw =
+            std::max((static_cast<double>(b[2]) - static_cast<double>(b[0])) * scale_, 1.0);
+        const double rh =
+            std::max((static_cast<double>(b[3]) - static_cast<double>(b[1])) * scale_, 1.0);
+        const double gh = sampling_ > 0 ? static_cast<double>(sampling_)
+                                        : std::ceil(rh / static_cast<double>(ph_n));
+        const double gw = sampling_ > 0 ? static_cast<double>(sampling_)
+                                        : std::ceil(rw / static_cast<double>(pw_n));
+        samples += gh * gw * static_cast<double>(ph_n * pw_n * c);
+      }
+      if (samples > 4e9) return invalid_argument("RoiAlign: regions need too many samples");
+      return Status::ok();
+    });
+    NALAR_RETURN_IF_ERROR(roi_ok);
     Tensor y = Tensor::create(x->dtype(), {r, c, ph_n, pw_n});
     Status st = dispatch_float(x->dtype(), "RoiAlign", [&](auto tag) {
       using T = typename decltype(tag)::type;

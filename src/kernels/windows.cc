@@ -36,7 +36,7 @@ class WindowKernel : public Kernel {
     NALAR_ASSIGN_OR_RETURN(auto sv, read_int64s(*s, op));
     if (sv.size() != 1) return invalid_argument(std::string(op) + ": size must be a scalar");
     const int64_t size = sv[0];
-    if (size < 0 || size > (int64_t{1} << 31))
+    if (size < 0 || size > (int64_t{1} << 26))
       return invalid_argument(std::string(op) + ": invalid size " + std::to_string(size));
     const CosineTerms t = kTerms[kWhich];
     const double denom = static_cast<double>(periodic_ ? size : size - 1);
