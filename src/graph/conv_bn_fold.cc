@@ -169,13 +169,13 @@ Result<bool> fold_conv_mul_add(Graph& graph, const PassContext& ctx) {
     for (int64_t d = 0; d < c->rank(); ++d) {
       const int64_t axis = rank - c->rank() + d;
       const int64_t size = c->dim(d);
-      if (axis == 1 && size == m->channels) varies = size != 1;
-      else if (size != 1) per_channel = false;
+      if (axis == 1 && size == m->channels)
+        varies = size != 1;
+      else if (size != 1)
+        per_channel = false;
     }
     if (!per_channel) continue;
-    auto value = [&](int64_t ch) {
-      return static_cast<double>(c->data<float>()[varies ? ch : 0]);
-    };
+    auto value = [&](int64_t ch) { return static_cast<double>(c->data<float>()[varies ? ch : 0]); };
     std::vector<double> scale, bias;
     if (is_mul) {
       scale.resize(static_cast<size_t>(m->channels));

@@ -26,11 +26,11 @@ struct PassContext {
 // Who uses what in one graph (not its subgraphs' internals). Rebuilt by every pass: cheap, and
 // never stale.
 struct UseInfo {
-  std::map<std::string, int> node_uses;      // name -> number of node-input slots reading it
-  std::map<std::string, size_t> producer;    // name -> index of the node producing it
+  std::map<std::string, int> node_uses;    // name -> number of node-input slots reading it
+  std::map<std::string, size_t> producer;  // name -> index of the node producing it
   std::set<std::string> graph_inputs;
   std::set<std::string> graph_outputs;
-  std::set<std::string> subgraph_refs;       // names mentioned anywhere inside nested graphs
+  std::set<std::string> subgraph_refs;  // names mentioned anywhere inside nested graphs
 
   int uses(const std::string& name) const {
     auto it = node_uses.find(name);
