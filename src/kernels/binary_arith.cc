@@ -104,12 +104,10 @@ class PowKernel : public Kernel {
     NALAR_ASSIGN_OR_RETURN(Tensor e, cast_tensor(b, DataType::kDouble));
     return dispatch_numeric(a->dtype(), "Pow", [&](auto tag) {
       using T = typename decltype(tag)::type;
-      return binary_op<T, double, T>(*a, e, ctx.output(0), "Pow", kCostlyGrain,
-                                     [](T x, double y) {
-                                       const double base =
-                                           static_cast<double>(static_cast<ComputeType<T>>(x));
-                                       return convert_value<T>(std::pow(base, y));
-                                     });
+      return binary_op<T, double, T>(*a, e, ctx.output(0), "Pow", kCostlyGrain, [](T x, double y) {
+        const double base = static_cast<double>(static_cast<ComputeType<T>>(x));
+        return convert_value<T>(std::pow(base, y));
+      });
     });
   }
 
@@ -158,8 +156,7 @@ class BitShiftKernel : public Kernel {
   Status compute(KernelContext& ctx) const override {
     NALAR_ASSIGN_OR_RETURN(const Tensor* a, require_input(ctx, 0, "BitShift"));
     NALAR_ASSIGN_OR_RETURN(const Tensor* b, require_input(ctx, 1, "BitShift"));
-    if (a->dtype() != b->dtype())
-      return invalid_argument("BitShift: input types differ");
+    if (a->dtype() != b->dtype()) return invalid_argument("BitShift: input types differ");
     auto run = [&](auto tag) -> Status {
       using T = typename decltype(tag)::type;
       constexpr T kBits = sizeof(T) * 8;
@@ -172,11 +169,16 @@ class BitShiftKernel : public Kernel {
       });
     };
     switch (a->dtype()) {
-      case DataType::kUint8: return run(TypeTag<uint8_t>{});
-      case DataType::kUint16: return run(TypeTag<uint16_t>{});
-      case DataType::kUint32: return run(TypeTag<uint32_t>{});
-      case DataType::kUint64: return run(TypeTag<uint64_t>{});
-      default: return unsupported_dtype("BitShift", a->dtype());
+      case DataType::kUint8:
+        return run(TypeTag<uint8_t>{});
+      case DataType::kUint16:
+        return run(TypeTag<uint16_t>{});
+      case DataType::kUint32:
+        return run(TypeTag<uint32_t>{});
+      case DataType::kUint64:
+        return run(TypeTag<uint64_t>{});
+      default:
+        return unsupported_dtype("BitShift", a->dtype());
     }
   }
 

@@ -203,8 +203,7 @@ Result<Tensor> cast_tensor(const Tensor& x, DataType to) {
     using S = typename decltype(stag)::type;
     return dispatch_numeric_bool(to, "Cast", [&](auto dtag) {
       using D = typename decltype(dtag)::type;
-      unary_loop(x.data<S>(), y.data<D>(), n, kCheapGrain,
-                 [](S v) { return convert_value<D>(v); });
+      unary_loop(x.data<S>(), y.data<D>(), n, kCheapGrain, [](S v) { return convert_value<D>(v); });
       return Status::ok();
     });
   }));
@@ -215,9 +214,9 @@ namespace {
 
 // ONNX's TensorProto.DataType spelled out, as Cast-1 takes it ("FLOAT", "INT64").
 DataType dtype_from_name(const std::string& name) {
-  static const char* const kNames[] = {"UNDEFINED", "FLOAT",  "UINT8",     "INT8",   "UINT16",
-                                       "INT16",     "INT32",  "INT64",     "STRING", "BOOL",
-                                       "FLOAT16",   "DOUBLE", "UINT32",    "UINT64", "COMPLEX64",
+  static const char* const kNames[] = {"UNDEFINED",  "FLOAT",   "UINT8",  "INT8",   "UINT16",
+                                       "INT16",      "INT32",   "INT64",  "STRING", "BOOL",
+                                       "FLOAT16",    "DOUBLE",  "UINT32", "UINT64", "COMPLEX64",
                                        "COMPLEX128", "BFLOAT16"};
   for (int i = 0; i < 17; ++i)
     if (name == kNames[i]) return static_cast<DataType>(i);
@@ -225,8 +224,7 @@ DataType dtype_from_name(const std::string& name) {
 }
 
 bool castable(DataType t) {
-  return t == DataType::kString || t == DataType::kBool || dtype_is_float(t) ||
-         dtype_is_integer(t);
+  return t == DataType::kString || t == DataType::kBool || dtype_is_float(t) || dtype_is_integer(t);
 }
 
 class CastKernel : public Kernel {

@@ -48,7 +48,7 @@ inline To convert_value(From v) {
     return static_cast<To>(static_cast<ComputeType<From>>(v));
   } else if constexpr (std::is_integral_v<From>) {
     return static_cast<To>(v);  // modular for narrowing (C++20)
-  } else {  // floating -> integer
+  } else {                      // floating -> integer
     const double d = std::trunc(static_cast<double>(static_cast<ComputeType<From>>(v)));
     if (std::isnan(d)) return To(0);
     constexpr double k2p63 = 9223372036854775808.0;

@@ -58,8 +58,8 @@ void seed_from(const Node& node, NumpyRandom& rng) {
     rng.seed(rd());
     return;
   }
-  const double s = a->type == AttrType::kFloat ? static_cast<double>(a->f)
-                                               : static_cast<double>(a->i);
+  const double s =
+      a->type == AttrType::kFloat ? static_cast<double>(a->f) : static_cast<double>(a->i);
   rng.seed(static_cast<uint32_t>(static_cast<int64_t>(s)));
 }
 
@@ -148,9 +148,9 @@ enum class Dist { kUniform, kNormal };
 template <Dist kDist, bool kLike>
 class RandomKernel : public RandomKernelBase {
  public:
-  static constexpr const char* kName =
-      kDist == Dist::kUniform ? (kLike ? "RandomUniformLike" : "RandomUniform")
-                              : (kLike ? "RandomNormalLike" : "RandomNormal");
+  static constexpr const char* kName = kDist == Dist::kUniform
+                                           ? (kLike ? "RandomUniformLike" : "RandomUniform")
+                                           : (kLike ? "RandomNormalLike" : "RandomNormal");
   Status prepare(const KernelConfig& cfg) override {
     const Node& n = cfg.node;
     if (kDist == Dist::kUniform) {
@@ -188,8 +188,8 @@ class RandomKernel : public RandomKernelBase {
       T* o = y.data<T>();
       std::lock_guard<std::mutex> lock(mu_);
       for (int64_t i = 0; i < y.size(); ++i) {
-        const double v = kDist == Dist::kUniform ? a_ + (b_ - a_) * rng_.uniform()
-                                                 : a_ + b_ * rng_.normal();
+        const double v =
+            kDist == Dist::kUniform ? a_ + (b_ - a_) * rng_.uniform() : a_ + b_ * rng_.normal();
         o[i] = convert_value<T>(v);
       }
       ctx.output(0) = std::move(y);

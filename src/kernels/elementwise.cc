@@ -10,8 +10,7 @@ Result<BroadcastPlan> make_broadcast_plan(const std::vector<Shape>& shapes, cons
   for (const Shape& s : shapes)
     for (int64_t d : s)
       if (d < 0)
-        return invalid_argument(std::string(op) + ": negative dimension in " +
-                                shape_to_string(s));
+        return invalid_argument(std::string(op) + ": negative dimension in " + shape_to_string(s));
   p.out_shape = shapes[0];
   for (size_t k = 1; k < shapes.size(); ++k) {
     NALAR_ASSIGN_OR_RETURN(p.out_shape, broadcast_shapes(p.out_shape, shapes[k], op));

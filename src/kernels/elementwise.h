@@ -21,8 +21,8 @@
 namespace nalar {
 
 // Elements per thread below which splitting a loop costs more than it saves.
-inline constexpr int64_t kCheapGrain = 32768;   // add, compare, copy
-inline constexpr int64_t kCostlyGrain = 4096;   // exp, tanh, erf, pow
+inline constexpr int64_t kCheapGrain = 32768;  // add, compare, copy
+inline constexpr int64_t kCostlyGrain = 4096;  // exp, tanh, erf, pow
 
 // Arithmetic type used to compute on T: float for the 16-bit floats, T otherwise.
 template <class T>
@@ -117,45 +117,46 @@ template <class A, class B, class O, class F>
 void binary_loop(const BroadcastPlan& p, const A* a, const B* b, O* o, int64_t grain, F f) {
   const int64_t sa = p.inner_stride(0), sb = p.inner_stride(1);
   parallel_for(p.total, grain, [&](int64_t begin, int64_t end) {
-    for_each_segment<2>(p, begin, end, [&](int64_t oo, const std::array<int64_t, 2>& io,
-                                           int64_t len) {
-      const A* pa = a + io[0];
-      const B* pb = b + io[1];
-      O* po = o + oo;
-      if (sa && sb) {
-        for (int64_t i = 0; i < len; ++i) po[i] = f(pa[i], pb[i]);
-      } else if (sb) {
-        const A av = *pa;
-        for (int64_t i = 0; i < len; ++i) po[i] = f(av, pb[i]);
-      } else if (sa) {
-        const B bv = *pb;
-        for (int64_t i = 0; i < len; ++i) po[i] = f(pa[i], bv);
-      } else {
-        const O v = f(*pa, *pb);
-        for (int64_t i = 0; i < len; ++i) po[i] = v;
-      }
-    });
+    for_each_segment<2>(p, begin, end,
+                        [&](int64_t oo, const std::array<int64_t, 2>& io, int64_t len) {
+                          const A* pa = a + io[0];
+                          const B* pb = b + io[1];
+                          O* po = o + oo;
+                          if (sa && sb) {
+                            for (int64_t i = 0; i < len; ++i) po[i] = f(pa[i], pb[i]);
+                          } else if (sb) {
+                            const A av = *pa;
+                            for (int64_t i = 0; i < len; ++i) po[i] = f(av, pb[i]);
+                          } else if (sa) {
+                            const B bv = *pb;
+                            for (int64_t i = 0; i < len; ++i) po[i] = f(pa[i], bv);
+                          } else {
+                            const O v = f(*pa, *pb);
+                            for (int64_t i = 0; i < len; ++i) po[i] = v;
+                          }
+                        });
   });
 }
 
 // out = f(a, b, c) with broadcasting (Where, Clip with tensor bounds).
 template <class A, class B, class C, class O, class F>
-void ternary_loop(const BroadcastPlan& p, const A* a, const B* b, const C* c, O* o,
-                  int64_t grain, F f) {
+void ternary_loop(const BroadcastPlan& p, const A* a, const B* b, const C* c, O* o, int64_t grain,
+                  F f) {
   const int64_t sa = p.inner_stride(0), sb = p.inner_stride(1), sc = p.inner_stride(2);
   parallel_for(p.total, grain, [&](int64_t begin, int64_t end) {
-    for_each_segment<3>(p, begin, end, [&](int64_t oo, const std::array<int64_t, 3>& io,
-                                           int64_t len) {
-      const A* pa = a + io[0];
-      const B* pb = b + io[1];
-      const C* pc = c + io[2];
-      O* po = o + oo;
-      if (sa && sb && sc) {
-        for (int64_t i = 0; i < len; ++i) po[i] = f(pa[i], pb[i], pc[i]);
-      } else {
-        for (int64_t i = 0; i < len; ++i) po[i] = f(pa[i * sa], pb[i * sb], pc[i * sc]);
-      }
-    });
+    for_each_segment<3>(p, begin, end,
+                        [&](int64_t oo, const std::array<int64_t, 3>& io, int64_t len) {
+                          const A* pa = a + io[0];
+                          const B* pb = b + io[1];
+                          const C* pc = c + io[2];
+                          O* po = o + oo;
+                          if (sa && sb && sc) {
+                            for (int64_t i = 0; i < len; ++i) po[i] = f(pa[i], pb[i], pc[i]);
+                          } else {
+                            for (int64_t i = 0; i < len; ++i)
+                              po[i] = f(pa[i * sa], pb[i * sb], pc[i * sc]);
+                          }
+                        });
   });
 }
 

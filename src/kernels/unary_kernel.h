@@ -26,7 +26,9 @@ struct NoParams {
 // Ops may also provide `static VecF8 apply_f8(VecF8)`: float data (and 16-bit floats, widened
 // in blocks) then runs eight lanes at a time.
 template <class Op>
-concept HasVectorForm = requires(VecF8 v) { Op::apply_f8(v); };
+concept HasVectorForm = requires(VecF8 v) {
+  Op::apply_f8(v);
+};
 
 template <class Op, class T>
 Status run_unary(const Tensor& x, Tensor& out, const UnaryParams& p) {

@@ -9,14 +9,14 @@ namespace nalar {
 namespace {
 
 // One-line float ops: NAME, grain, expression in x (of compute type C).
-#define NALAR_FLOAT_OP(NAME, GRAIN, EXPR)                \
-  struct NAME##Op : NoParams {                           \
-    static constexpr const char* kName = #NAME;          \
-    static constexpr int64_t kGrain = GRAIN;             \
-    template <class C>                                   \
-    static C apply(C x, const UnaryParams&) {            \
-      return EXPR;                                       \
-    }                                                    \
+#define NALAR_FLOAT_OP(NAME, GRAIN, EXPR)       \
+  struct NAME##Op : NoParams {                  \
+    static constexpr const char* kName = #NAME; \
+    static constexpr int64_t kGrain = GRAIN;    \
+    template <class C>                          \
+    static C apply(C x, const UnaryParams&) {   \
+      return EXPR;                              \
+    }                                           \
   };
 
 NALAR_FLOAT_OP(Reciprocal, kCheapGrain, C(1) / x)

@@ -10,12 +10,12 @@ namespace {
 
 template <class U>
 Status where_loop(const Tensor& c, const Tensor& x, const Tensor& y, Tensor& out) {
-  NALAR_ASSIGN_OR_RETURN(BroadcastPlan p, make_broadcast_plan({c.shape(), x.shape(), y.shape()},
-                                                              "Where"));
+  NALAR_ASSIGN_OR_RETURN(BroadcastPlan p,
+                         make_broadcast_plan({c.shape(), x.shape(), y.shape()}, "Where"));
   Tensor o = Tensor::create(x.dtype(), p.out_shape);
   if (p.total > 0)
-    ternary_loop(p, c.data<bool>(), static_cast<const U*>(x.raw()),
-                 static_cast<const U*>(y.raw()), static_cast<U*>(o.raw()), kCheapGrain,
+    ternary_loop(p, c.data<bool>(), static_cast<const U*>(x.raw()), static_cast<const U*>(y.raw()),
+                 static_cast<U*>(o.raw()), kCheapGrain,
                  [](bool k, const U& a, const U& b) -> const U& { return k ? a : b; });
   out = std::move(o);
   return Status::ok();
@@ -35,19 +35,24 @@ class WhereKernel : public Kernel {
                               dtype_name(x->dtype()) + " and " + dtype_name(y->dtype()) + ")");
     if (x->dtype() == DataType::kString) return where_loop<std::string>(*c, *x, *y, ctx.output(0));
     switch (dtype_size(x->dtype())) {
-      case 1: return where_loop<uint8_t>(*c, *x, *y, ctx.output(0));
-      case 2: return where_loop<uint16_t>(*c, *x, *y, ctx.output(0));
-      case 4: return where_loop<uint32_t>(*c, *x, *y, ctx.output(0));
-      case 8: return where_loop<uint64_t>(*c, *x, *y, ctx.output(0));
-      case 16: return where_loop<std::complex<double>>(*c, *x, *y, ctx.output(0));
-      default: return unsupported_dtype_where(x->dtype());
+      case 1:
+        return where_loop<uint8_t>(*c, *x, *y, ctx.output(0));
+      case 2:
+        return where_loop<uint16_t>(*c, *x, *y, ctx.output(0));
+      case 4:
+        return where_loop<uint32_t>(*c, *x, *y, ctx.output(0));
+      case 8:
+        return where_loop<uint64_t>(*c, *x, *y, ctx.output(0));
+      case 16:
+        return where_loop<std::complex<double>>(*c, *x, *y, ctx.output(0));
+      default:
+        return unsupported_dtype_where(x->dtype());
     }
   }
 
  private:
   static Status unsupported_dtype_where(DataType t) {
-    return unimplemented(std::string("Where: element type ") + dtype_name(t) +
-                         " is not supported");
+    return unimplemented(std::string("Where: element type ") + dtype_name(t) + " is not supported");
   }
 };
 

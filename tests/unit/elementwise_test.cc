@@ -1,3 +1,5 @@
+#include "kernels/elementwise.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -5,7 +7,6 @@
 
 #include "kernels/arith_util.h"
 #include "kernels/cast_util.h"
-#include "kernels/elementwise.h"
 #include "kernels/kernel.h"
 
 using namespace nalar;
@@ -75,9 +76,9 @@ TEST(BinaryLoop, OuterProductAndSplitRangesAgree) {
   Tensor a = Tensor::from_vector<int32_t>({1, 2, 3}, {3, 1});
   Tensor b = Tensor::from_vector<int32_t>({10, 20, 30, 40}, {1, 4});
   Tensor out;
-  ASSERT_TRUE((binary_op<int32_t, int32_t, int32_t>(a, b, out, "t", 1,
-                                                     [](int32_t x, int32_t y) { return x * y; }))
-                  .is_ok());
+  ASSERT_TRUE((binary_op<int32_t, int32_t, int32_t>(a, b, out, "t", 1, [](int32_t x, int32_t y) {
+                return x * y;
+              })).is_ok());
   ASSERT_EQ(out.shape(), (Shape{3, 4}));
   for (int i = 0; i < 3; ++i)
     for (int j = 0; j < 4; ++j) EXPECT_EQ(out.data<int32_t>()[i * 4 + j], (i + 1) * (j + 1) * 10);
@@ -97,7 +98,7 @@ TEST(Arith, IntegerModSignFollowsDivisor) {
   EXPECT_EQ(floor_mod<int32_t>(7, -3), -2);
   EXPECT_EQ(floor_mod<int64_t>(-7, -3), -1);
   EXPECT_EQ(trunc_mod<int32_t>(-7, 3), -1);
-  EXPECT_EQ(trunc_mod<int32_t>(5, 0), 0);  // never traps
+  EXPECT_EQ(trunc_mod<int32_t>(5, 0), 0);                 // never traps
   EXPECT_NEAR(floor_mod<double>(-4.3, 2.1), 2.0, 1e-12);  // -4.3 = -3 * 2.1 + 2.0
 }
 
@@ -124,9 +125,8 @@ TEST(Kernels, ModKernelPythonAndCStyle) {
 }
 
 TEST(Kernels, Float16AddBroadcastsAndRounds) {
-  Tensor a = Tensor::from_vector<Float16>({Float16(1.0f), Float16(2.0f), Float16(3.0f),
-                                           Float16(4.0f)},
-                                          {2, 2});
+  Tensor a = Tensor::from_vector<Float16>(
+      {Float16(1.0f), Float16(2.0f), Float16(3.0f), Float16(4.0f)}, {2, 2});
   Tensor b = Tensor::from_vector<Float16>({Float16(0.5f), Float16(2048.0f)}, {2});
   auto r = run_op("Add", {a, b});
   ASSERT_TRUE(r.is_ok()) << r.status().message();
@@ -235,4 +235,53 @@ TEST(Kernels, VectorisedExpAndSigmoidTrackLibm) {
   EXPECT_TRUE(std::isnan(er->data<float>()[xs.size() - 1]));
   EXPECT_TRUE(std::isnan(e->data<float>()[xs.size() - 1]));
   EXPECT_TRUE(std::isnan(s->data<float>()[xs.size() - 1]));
+}
+
+TEST(Kernels, LargeBroadcastSplitAcrossThreadsMatchesNaive) {
+  // Big enough for parallel_for to split, with chunk borders falling mid-row.
+  const int64_t n = 3, c = 7, hw = 5003;
+  std::vector<float> av(static_cast<size_t>(n * c * hw)), bv(static_cast<size_t>(c));
+  for (size_t i = 0; i < av.size(); ++i) av[i] = static_cast<float>(i % 1000) * 0.5f;
+  for (size_t i = 0; i < bv.size(); ++i) bv[i] = static_cast<float>(i) * 100.0f;
+  Tensor a = Tensor::from_vector<float>(av, {n, c, hw});
+  Tensor b = Tensor::from_vector<float>(bv, {c, 1});
+  auto r = run_op("Sub", {a, b});
+  ASSERT_TRUE(r.is_ok());
+  for (int64_t i = 0; i < n * c * hw; ++i)
+    ASSERT_EQ(r->data<float>()[i],
+              av[static_cast<size_t>(i)] - bv[static_cast<size_t>((i / hw) % c)])
+        << i;
+}
+
+TEST(Kernels, SeededRandomMatchesNumpyLegacyStream) {
+  // np.random.seed(3); np.random.uniform(2, 5, 4) and np.random.normal(1, 2, 5).
+  Attribute seed;
+  seed.name = "seed";
+  seed.type = AttrType::kFloat;
+  seed.f = 3;
+  auto float_attr = [](const char* name, float v) {
+    Attribute a;
+    a.name = name;
+    a.type = AttrType::kFloat;
+    a.f = v;
+    return a;
+  };
+  Tensor like = Tensor::create(DataType::kFloat, {2, 2});
+  auto u = run_op("RandomUniformLike", {like},
+                  {{"seed", seed}, {"low", float_attr("low", 2)}, {"high", float_attr("high", 5)}});
+  ASSERT_TRUE(u.is_ok()) << u.status().message();
+  const float want_u[] = {3.6523938f, 4.1244435f, 2.8727143f, 3.5324829f};
+  for (int i = 0; i < 4; ++i) EXPECT_FLOAT_EQ(u->data<float>()[i], want_u[i]);
+  Attribute shape;
+  shape.name = "shape";
+  shape.type = AttrType::kInts;
+  shape.ints = {5};
+  auto g = run_op("RandomNormal", {},
+                  {{"seed", seed},
+                   {"shape", shape},
+                   {"mean", float_attr("mean", 1)},
+                   {"scale", float_attr("scale", 2)}});
+  ASSERT_TRUE(g.is_ok()) << g.status().message();
+  const float want_g[] = {4.577257f, 1.8730197f, 1.192995f, -2.7269855f, 0.4452236f};
+  for (int i = 0; i < 5; ++i) EXPECT_NEAR(g->data<float>()[i], want_g[i], 1e-5f);
 }
