@@ -4,6 +4,7 @@
 // draw anew), nodes with subgraphs, ops without a kernel, and results over kMaxFoldedBytes, which
 // would stay resident for the session's life (ops that can expand a small input hugely are
 // estimated before they run, so a ConstantOfShape of a vast shape never allocates).
+#include <algorithm>
 #include <cmath>
 #include <exception>
 #include <limits>
@@ -171,6 +172,36 @@ std::optional<std::vector<Tensor>> evaluate(const Node& n, const std::vector<con
   }
 }
 
+// Shape and Size of a graph input whose declared shape is fully fixed: the session rejects any fed
+// tensor whose dims differ from the declared ones, so the answer is known now.
+std::optional<Tensor> static_shape_value(const Graph& graph, const UseInfo& info, const Node& n) {
+  if (!n.domain.empty() || (n.op_type != "Shape" && n.op_type != "Size") || n.inputs.size() != 1 ||
+      n.outputs.size() != 1 || n.outputs[0].empty() || graph.initializers.count(n.inputs[0]))
+    return std::nullopt;
+  if (!info.graph_inputs.count(n.inputs[0])) return std::nullopt;
+  const TensorInfo* decl = nullptr;
+  for (const auto& in : graph.inputs)
+    if (in.name == n.inputs[0]) decl = &in;
+  if (!decl || !decl->has_shape) return std::nullopt;
+  std::vector<int64_t> dims;
+  for (const Dim& d : decl->shape) {
+    if (!d.is_fixed()) return std::nullopt;
+    dims.push_back(d.value);
+  }
+  const int64_t rank = static_cast<int64_t>(dims.size());
+  if (n.op_type == "Size") {
+    int64_t total = 1;
+    for (int64_t d : dims) total = sat_mul(total, d);
+    return Tensor::scalar<int64_t>(total);
+  }
+  // Shape-15 slices the dims with start/end, clamped like Slice.
+  auto clamp = [&](int64_t v) { return std::clamp(v < 0 ? v + rank : v, int64_t{0}, rank); };
+  const int64_t start = clamp(n.get_int("start", 0)), end = clamp(n.get_int("end", rank));
+  std::vector<int64_t> sliced;
+  for (int64_t k = start; k < end; ++k) sliced.push_back(dims[static_cast<size_t>(k)]);
+  return Tensor::from_vector<int64_t>(sliced, {static_cast<int64_t>(sliced.size())});
+}
+
 }  // namespace
 
 Result<bool> fold_constants(Graph& graph, const PassContext& ctx) {
@@ -180,6 +211,11 @@ Result<bool> fold_constants(Graph& graph, const PassContext& ctx) {
   for (size_t i : topological_order(graph)) {
     const Node& n = graph.nodes[i];
     if (is_random(n) || never_fold(n) || has_subgraph(n)) continue;
+    if (auto shape = static_shape_value(graph, info, n)) {
+      graph.initializers[n.outputs[0]] = std::move(*shape);
+      folded.insert(i);
+      continue;
+    }
     bool all_constant = true, any_output = false;
     std::vector<const Tensor*> in;
     for (const auto& name : n.inputs) {

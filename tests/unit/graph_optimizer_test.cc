@@ -196,6 +196,38 @@ TEST(GraphOptimizer, HugeConstantOfShapeIsNotFolded) {
             (std::vector<std::string>{"ConstantOfShape", "ReduceSum", "Add"}));
 }
 
+TEST(GraphOptimizer, ShapeOfFixedInputFolds) {
+  Builder b(15);
+  b.input("x", {2, 3, 5});
+  b.input("d", {-1, 3});  // symbolic batch: its Shape stays
+  b.node("Shape", {"x"}, {"sx"});
+  auto* tail = b.node("Shape", {"x"}, {"tx"});
+  auto* start = tail->add_attribute();
+  start->set_name("start");
+  start->set_type(onnx::AttributeProto::INT);
+  start->set_i(-2);
+  b.node("Size", {"x"}, {"nx"});
+  b.node("Shape", {"d"}, {"sd"});
+  for (const char* o : {"sx", "tx", "sd"})
+    *b.g->add_output() = testmodels::value_info(o, onnx::TensorProto::INT64, {-1});
+  *b.g->add_output() = testmodels::value_info("nx", onnx::TensorProto::INT64, {});
+  Graph g = optimized(b, 1);
+  EXPECT_EQ(op_types(g), (std::vector<std::string>{"Shape"}));
+  NamedTensors feeds = {{"x", Tensor::create(DataType::kFloat, {2, 3, 5})},
+                        {"d", Tensor::create(DataType::kFloat, {4, 3})}};
+  NamedTensors ref = run(b, 0, feeds), opt = run(b, 2, feeds);
+  ASSERT_EQ(ref.size(), 4u);
+  ASSERT_EQ(opt.size(), 4u);
+  for (size_t i = 0; i < ref.size(); ++i) {
+    ASSERT_EQ(ref[i].second.dtype(), DataType::kInt64);
+    ASSERT_EQ(ref[i].second.shape(), opt[i].second.shape()) << ref[i].first;
+    for (int64_t k = 0; k < ref[i].second.size(); ++k)
+      EXPECT_EQ(ref[i].second.data<int64_t>()[k], opt[i].second.data<int64_t>()[k]);
+  }
+  EXPECT_EQ(opt[1].second.shape(), (Shape{2}));
+  EXPECT_EQ(opt[3].second.data<int64_t>()[0], 30);
+}
+
 TEST(GraphOptimizer, IdentityAndDropoutAreRemoved) {
   Builder b(12);
   b.input("x", {2, 3});
