@@ -4,7 +4,7 @@
 // optionals) are counted separately.
 //
 //   nalar_conformance --data DIR [--filter REGEX] [--expected-failures FILE] [--min-pass N]
-//                     [--verbose]
+//                     [--verbose] [--opt-level N]
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -110,10 +110,10 @@ bool tensor_only(const Model& m) {
 }
 
 // Returns "" on success, else the reason.
-std::string run_case(const fs::path& dir) {
+std::string run_case(const fs::path& dir, const SessionOptions& options) {
   auto model = load_model_file((dir / "model.onnx").string());
   if (!model.is_ok()) return model.status().message();
-  auto session = Session::load((dir / "model.onnx").string());
+  auto session = Session::load((dir / "model.onnx").string(), options);
   if (!session.is_ok()) return session.status().message();
   std::vector<fs::path> sets;
   for (const auto& e : fs::directory_iterator(dir))
@@ -170,6 +170,7 @@ int main(int argc, char** argv) {
   std::string data, filter = ".*", expected_path;
   int min_pass = 0;
   bool verbose = false;
+  SessionOptions options;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&]() -> std::string {
@@ -184,6 +185,7 @@ int main(int argc, char** argv) {
     else if (a == "--expected-failures") expected_path = next();
     else if (a == "--min-pass") min_pass = std::stoi(next());
     else if (a == "--verbose") verbose = true;
+    else if (a == "--opt-level") options.optimization_level = std::stoi(next());
     else {
       std::cerr << "unknown flag " << a << "\n";
       return 2;
@@ -210,7 +212,7 @@ int main(int argc, char** argv) {
       ++non_tensor;
       continue;
     }
-    std::string reason = run_case(dir);
+    std::string reason = run_case(dir, options);
     const bool xfail = expected.count(name) != 0;
     if (reason.empty()) {
       ++passed;
