@@ -6,7 +6,8 @@ Usage: check_parity.py OUTDIR NALAR_BIN [--rtol R] [--atol A] [--filter REGEX] [
 OUTDIR is what models/torch/export_models.py wrote: OUTDIR/<name>/model.onnx and, per batch
 size, OUTDIR/<name>/b<B>/{inputs,expected}/<tensor name>.npy. A case passes when every expected
 output exists with the same shape and np.allclose(actual, expected, rtol, atol) holds.
-Prints one line per case, the largest deviation overall and finally 'parity: N passed, M failed';
+Prints one line per case (max abs/rel deviation and the share of the tolerance used, i.e.
+max |a-e| / (atol + rtol*|e|)), the largest deviation overall and finally 'parity: N passed, M failed';
 exits 1 if any case failed, 2 if there was nothing to check.
 """
 import argparse
@@ -41,20 +42,22 @@ def find_cases(outdir, pattern):
 
 
 def compare(actual, expected, rtol, atol):
-    """Returns (ok, max_abs, max_rel, reason)."""
+    """Returns (ok, max_abs, max_rel, tol_use, reason)."""
     if actual.shape != expected.shape:
-        return False, float("inf"), float("inf"), f"shape {list(actual.shape)} != {list(expected.shape)}"
+        return False, float("inf"), float("inf"), float("inf"), f"shape {list(actual.shape)} != {list(expected.shape)}"
     if actual.dtype != expected.dtype:
-        return False, float("inf"), float("inf"), f"dtype {actual.dtype} != {expected.dtype}"
+        return False, float("inf"), float("inf"), float("inf"), f"dtype {actual.dtype} != {expected.dtype}"
     a = actual.astype(np.float64)
     e = expected.astype(np.float64)
     if a.size == 0:
-        return True, 0.0, 0.0, ""
+        return True, 0.0, 0.0, 0.0, ""
     diff = np.abs(a - e)
     diff[np.isnan(diff)] = np.inf  # NaN anywhere counts as an infinite deviation
     max_abs = float(diff.max())
     big = np.abs(e) >= REL_FLOOR
     max_rel = float((diff[big] / np.abs(e[big])).max()) if big.any() else 0.0
+    # Share of the tolerance used by the worst element (> 1 fails): how close a pass was.
+    tol_use = float((diff / (atol + rtol * np.abs(e))).max())
     ok = bool(np.allclose(a, e, rtol=rtol, atol=atol))
     reason = ""
     if not ok:
@@ -62,7 +65,7 @@ def compare(actual, expected, rtol, atol):
         worst = np.unravel_index(int(np.argmax(diff)), diff.shape)
         reason = (f"{bad}/{a.size} elements off; worst at {list(map(int, worst))}: "
                   f"got {a[worst]:.7g}, want {e[worst]:.7g}")
-    return ok, max_abs, max_rel, reason
+    return ok, max_abs, max_rel, tol_use, reason
 
 
 def run_case(case, model, case_dir, nalar, args, records):
@@ -87,32 +90,33 @@ def run_case(case, model, case_dir, nalar, args, records):
             print(f"FAIL {case}: nalar run exited {proc.returncode}: "
                   f"{err[-1] if err else '(no stderr)'}")
             return False
-        ok, case_abs, case_rel, details = True, 0.0, 0.0, []
+        ok, case_abs, case_rel, case_use, details = True, 0.0, 0.0, 0.0, []
         for out in expected:
             path = os.path.join(tmp, out + ".npy")
             if not os.path.isfile(path):
                 ok = False
                 details.append(f"{out}: missing output file")
-                case_abs = case_rel = float("inf")
+                case_abs = case_rel = case_use = float("inf")
                 continue
             try:
                 actual = np.load(path, allow_pickle=False)
             except Exception as e:  # a malformed .npy is a failure of the engine, not the test
                 ok = False
                 details.append(f"{out}: unreadable .npy ({e})")
-                case_abs = case_rel = float("inf")
+                case_abs = case_rel = case_use = float("inf")
                 continue
             want = np.load(os.path.join(expected_dir, out + ".npy"), allow_pickle=False)
-            good, max_abs, max_rel, reason = compare(actual, want, args.rtol, args.atol)
+            good, max_abs, max_rel, tol_use, reason = compare(actual, want, args.rtol, args.atol)
             if np.isfinite(max_abs):
-                records.append((max_abs, max_rel, f"{case}/{out}"))
+                records.append((max_abs, max_rel, f"{case}/{out}", tol_use))
             case_abs, case_rel = max(case_abs, max_abs), max(case_rel, max_rel)
+            case_use = max(case_use, tol_use)
             if not good:
                 ok = False
                 details.append(f"{out}: {reason}")
     status = "ok  " if ok else "FAIL"
-    print(f"{status} {case}: max abs dev {case_abs:.3g}, max rel dev {case_rel:.3g}"
-          f" ({len(expected)} output{'s' if len(expected) != 1 else ''})")
+    print(f"{status} {case}: max abs dev {case_abs:.3g}, max rel dev {case_rel:.3g},"
+          f" tolerance used {100 * case_use:.3g}% ({len(expected)} output{'s' if len(expected) != 1 else ''})")
     for d in details:
         print(f"       {d}")
     return ok
@@ -145,9 +149,11 @@ def main():
     if records:
         worst_abs = max(records, key=lambda r: r[0])
         worst_rel = max(records, key=lambda r: r[1])
+        worst_use = max(records, key=lambda r: r[3])
         print(f"largest deviation: abs {worst_abs[0]:.3g} ({worst_abs[2]}), "
-              f"rel {worst_rel[1]:.3g} ({worst_rel[2]}); over {len(records)} compared outputs, "
-              f"tolerance rtol {args.rtol:g} atol {args.atol:g}")
+              f"rel {worst_rel[1]:.3g} ({worst_rel[2]}), tolerance used "
+              f"{100 * worst_use[3]:.3g}% ({worst_use[2]}); over {len(records)} compared outputs, "
+              f"rtol {args.rtol:g} atol {args.atol:g}")
     else:
         print("largest deviation: none (no output could be compared)")
     print(f"parity: {passed} passed, {failed} failed")
