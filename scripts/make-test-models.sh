@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Makes the models the tests use, each family once (a .complete stamp marks a finished family).
+# Makes the models the tests use, one family at a time under tests/data/<family>; a family whose
+# .complete stamp exists is skipped (delete the folder after editing its script).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
-data="$root/tests/data"
+data="${1:-$root/tests/data}"
 
-make_family() {  # name, command...
+make_family() {  # family, command... (the command gets the output folder as its last argument)
   local out="$data/$1"; shift
   [ -f "$out/.complete" ] && return 0
   rm -rf "$out"
@@ -13,5 +14,7 @@ make_family() {  # name, command...
   touch "$out/.complete"
 }
 
-# sklearn models converted to ONNX-ML by our own onnx.helper script.
+# Real architectures from Debian's torch/torchvision with PyTorch's outputs (torch_parity).
+make_family torch /usr/bin/python3 "$root/models/torch/export_models.py"
+# sklearn models converted to ONNX-ML by our own onnx.helper script (tabular_parity).
 make_family tabular /usr/bin/python3 "$root/models/tabular/make_sklearn_models.py"
