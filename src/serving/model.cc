@@ -1,0 +1,228 @@
+#include "serving/model.h"
+
+#include <algorithm>
+#include <charconv>
+#include <numeric>
+
+namespace nalar::serving {
+
+namespace {
+
+std::string shape_with_batch(const ModelConfig& c, const google::protobuf::RepeatedField<int64_t>& dims) {
+  Shape s;
+  if (c.max_batch_size() > 0) s.push_back(-1);
+  for (int64_t d : dims) s.push_back(d);
+  return shape_to_string(s);
+}
+
+double element_as_double(const Tensor& t, int64_t i) {
+  switch (t.dtype()) {
+    case DataType::kFloat: return t.data<float>()[i];
+    case DataType::kDouble: return t.data<double>()[i];
+    case DataType::kFloat16: return static_cast<float>(t.data<Float16>()[i]);
+    case DataType::kBFloat16: return static_cast<float>(t.data<BFloat16>()[i]);
+    case DataType::kInt8: return t.data<int8_t>()[i];
+    case DataType::kUint8: return t.data<uint8_t>()[i];
+    case DataType::kInt16: return t.data<int16_t>()[i];
+    case DataType::kUint16: return t.data<uint16_t>()[i];
+    case DataType::kInt32: return t.data<int32_t>()[i];
+    case DataType::kUint32: return t.data<uint32_t>()[i];
+    case DataType::kInt64: return static_cast<double>(t.data<int64_t>()[i]);
+    case DataType::kUint64: return static_cast<double>(t.data<uint64_t>()[i]);
+    case DataType::kBool: return t.data<bool>()[i] ? 1 : 0;
+    default: return 0;
+  }
+}
+
+}  // namespace
+
+Result<std::shared_ptr<ModelVersion>> ModelVersion::load(const std::string& model_path,
+                                                         int64_t version, ModelConfig config,
+                                                         bool generated,
+                                                         std::vector<std::string> labels,
+                                                         const SessionOptions& session_options,
+                                                         std::vector<std::string>* warnings) {
+  std::shared_ptr<ModelVersion> m(new ModelVersion());
+  m->version_ = version;
+  NALAR_ASSIGN_OR_RETURN(m->session_, Session::load(model_path, session_options));
+  NALAR_RETURN_IF_ERROR(complete_model_config(*m->session_, generated, &config, warnings));
+  m->config_ = std::move(config);
+  m->labels_ = std::move(labels);
+  m->stats_ = std::make_unique<ModelStats>();
+
+  SchedulerOptions so;
+  so.max_batch_size = m->config_.max_batch_size();
+  so.dynamic_batching = m->config_.has_dynamic_batching();
+  if (so.dynamic_batching) {
+    const auto& db = m->config_.dynamic_batching();
+    so.preferred_batch_sizes.assign(db.preferred_batch_size().begin(),
+                                    db.preferred_batch_size().end());
+    so.max_queue_delay_us = db.max_queue_delay_microseconds();
+    so.max_queue_size = db.default_queue_policy().max_queue_size();
+    so.default_timeout_us = db.default_queue_policy().default_timeout_microseconds();
+    so.allow_timeout_override = db.default_queue_policy().allow_timeout_override();
+    so.priority_levels = static_cast<uint32_t>(db.priority_levels());
+    so.default_priority_level = static_cast<uint32_t>(db.default_priority_level());
+    if (!db.priority_queue_policy().empty())
+      warnings->push_back("priority_queue_policy is not supported yet; default_queue_policy applies");
+  }
+  so.instances = 0;
+  for (const auto& g : m->config_.instance_group()) so.instances += g.count();
+  const Session* session = m->session_.get();
+  m->scheduler_ = std::make_unique<Scheduler>(
+      so, [session](const NamedTensors& in) { return session->run(in); }, m->stats_.get());
+  return m;
+}
+
+ModelVersion::~ModelVersion() { scheduler_.reset(); }
+
+Result<int64_t> ModelVersion::validate_inputs(const NamedTensors& inputs) const {
+  const ModelConfig& c = config_;
+  const bool batched = c.max_batch_size() > 0;
+  int64_t batch = -1;
+  std::vector<bool> given(static_cast<size_t>(c.input_size()), false);
+  for (const auto& [name, t] : inputs) {
+    int idx = -1;
+    for (int i = 0; i < c.input_size(); ++i)
+      if (c.input(i).name() == name) idx = i;
+    if (idx < 0)
+      return invalid_argument("unexpected inference input '" + name + "' for model '" + c.name() +
+                              "'");
+    if (given[static_cast<size_t>(idx)])
+      return invalid_argument("input '" + name + "' is given more than once");
+    given[static_cast<size_t>(idx)] = true;
+    const auto& ci = c.input(idx);
+    DataType want = dtype_from_config(ci.data_type());
+    if (t.dtype() != want)
+      return invalid_argument("input '" + name + "' has datatype " + kserve_dtype_name(t.dtype()) +
+                              " but the model expects " + kserve_dtype_name(want));
+    const Shape& s = t.shape();
+    const size_t rank = static_cast<size_t>(ci.dims_size()) + (batched ? 1 : 0);
+    bool ok = s.size() == rank;
+    for (size_t i = 0; ok && i < static_cast<size_t>(ci.dims_size()); ++i) {
+      int64_t want_d = ci.dims(static_cast<int>(i));
+      ok = want_d < 0 || s[i + (batched ? 1 : 0)] == want_d;
+    }
+    if (!ok)
+      return invalid_argument("input '" + name + "' has shape " + shape_to_string(s) +
+                              " but the model expects " + shape_with_batch(c, ci.dims()));
+    if (batched) {
+      if (s[0] < 1 || s[0] > c.max_batch_size())
+        return invalid_argument("input '" + name + "' has batch size " + std::to_string(s[0]) +
+                                ", outside [1, max_batch_size " +
+                                std::to_string(c.max_batch_size()) + "]");
+      if (batch >= 0 && s[0] != batch)
+        return invalid_argument("inputs disagree on the batch size (" + std::to_string(batch) +
+                                " vs " + std::to_string(s[0]) + ")");
+      batch = s[0];
+    }
+  }
+  for (int i = 0; i < c.input_size(); ++i)
+    if (!given[static_cast<size_t>(i)] && !c.input(i).optional())
+      return invalid_argument("missing inference input '" + c.input(i).name() + "' for model '" +
+                              c.name() + "'");
+  return batched ? batch : int64_t{1};
+}
+
+void ModelVersion::infer(InferRequest request, InferCallback done) {
+  auto batch = validate_inputs(request.inputs);
+  if (!batch.is_ok()) return done(batch.status());
+  for (const auto& ro : request.outputs) {
+    bool known = false;
+    for (const auto& co : config_.output()) known = known || co.name() == ro.name;
+    if (!known)
+      return done(invalid_argument("unexpected inference output '" + ro.name + "' for model '" +
+                                   config_.name() + "'"));
+    if (ro.classification < 0) return done(invalid_argument("classification must be >= 0"));
+  }
+  // Config order, so that requests naming inputs in different orders still batch together.
+  NamedTensors inputs = std::move(request.inputs);
+  std::stable_sort(inputs.begin(), inputs.end(), [this](const auto& a, const auto& b) {
+    auto pos = [this](const std::string& n) {
+      for (int i = 0; i < config_.input_size(); ++i)
+        if (config_.input(i).name() == n) return i;
+      return config_.input_size();
+    };
+    return pos(a.first) < pos(b.first);
+  });
+  request.inputs.clear();
+  const uint32_t priority = request.priority;
+  const uint64_t timeout = request.timeout_us;
+  scheduler_->enqueue(std::move(inputs), priority, timeout,
+                      [this, request = std::move(request), done = std::move(done)](
+                          Result<NamedTensors> outputs) mutable {
+                        if (!outputs.is_ok()) return done(outputs.status());
+                        done(finish(request, std::move(outputs).value()));
+                      });
+}
+
+Result<InferResponse> ModelVersion::finish(const InferRequest& request, NamedTensors outputs) const {
+  InferResponse r;
+  r.model_name = config_.name();
+  r.model_version = version_;
+  r.id = request.id;
+  if (request.outputs.empty()) {
+    for (auto& [name, t] : outputs) {
+      // Only outputs the config exposes (all of them unless the config narrowed the list).
+      bool exposed = false;
+      for (const auto& co : config_.output()) exposed = exposed || co.name() == name;
+      if (!exposed) continue;
+      r.outputs.emplace_back(name, std::move(t));
+      r.binary.push_back(request.binary_data_output);
+    }
+    return r;
+  }
+  for (const auto& ro : request.outputs) {
+    const Tensor* t = nullptr;
+    for (const auto& [name, tensor] : outputs)
+      if (name == ro.name) t = &tensor;
+    if (!t) return internal_error("the model did not produce output '" + ro.name + "'");
+    if (ro.classification > 0) {
+      NALAR_ASSIGN_OR_RETURN(Tensor c,
+                             classify(*t, ro.classification, config_.max_batch_size() > 0, labels_));
+      r.outputs.emplace_back(ro.name, std::move(c));
+    } else {
+      r.outputs.emplace_back(ro.name, *t);
+    }
+    r.binary.push_back(ro.binary);
+  }
+  return r;
+}
+
+Result<Tensor> classify(const Tensor& scores, int k, bool batched,
+                        const std::vector<std::string>& labels) {
+  if (scores.dtype() == DataType::kString || dtype_size(scores.dtype()) == 0 ||
+      scores.dtype() == DataType::kComplex64 || scores.dtype() == DataType::kComplex128)
+    return invalid_argument("classification needs a numeric output, got " + scores.describe());
+  int64_t rows = 1;
+  if (batched) {
+    if (scores.rank() == 0) return invalid_argument("classification of a scalar batch output");
+    rows = scores.dim(0);
+  }
+  const int64_t n = rows == 0 ? 0 : scores.size() / rows;
+  const int64_t kk = std::min<int64_t>(k, n);
+  Tensor out = Tensor::create(DataType::kString, batched ? Shape{rows, kk} : Shape{kk});
+  std::string* dst = out.data<std::string>();
+  std::vector<int64_t> idx(static_cast<size_t>(n));
+  std::vector<double> val(static_cast<size_t>(n));
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t i = 0; i < n; ++i) val[static_cast<size_t>(i)] = element_as_double(scores, r * n + i);
+    std::iota(idx.begin(), idx.end(), 0);
+    std::partial_sort(idx.begin(), idx.begin() + kk, idx.end(), [&](int64_t a, int64_t b) {
+      double va = val[static_cast<size_t>(a)], vb = val[static_cast<size_t>(b)];
+      return va > vb || (va == vb && a < b);
+    });
+    for (int64_t j = 0; j < kk; ++j) {
+      const int64_t i = idx[static_cast<size_t>(j)];
+      char buf[40];
+      auto res = std::to_chars(buf, buf + sizeof buf, static_cast<float>(val[static_cast<size_t>(i)]));
+      std::string s(buf, res.ptr);
+      s += ":" + std::to_string(i);
+      if (static_cast<size_t>(i) < labels.size()) s += ":" + labels[static_cast<size_t>(i)];
+      dst[r * kk + j] = std::move(s);
+    }
+  }
+  return out;
+}
+
+}  // namespace nalar::serving
