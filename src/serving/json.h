@@ -54,7 +54,8 @@ class FlatScalars {
     std::string string;       // kString: decoded
     bool boolean = false;
   };
-  explicit FlatScalars(std::string_view text, int max_depth = 64) : s_(text), max_depth_(max_depth) {}
+  explicit FlatScalars(std::string_view text, int max_depth = 64)
+      : s_(text), max_depth_(max_depth) {}
   // Returns true with the next scalar, false at the end or on error (then status() says why).
   bool next(Token* token);
   const Status& status() const { return status_; }

@@ -8,7 +8,8 @@ namespace nalar::serving {
 
 namespace {
 
-std::string shape_with_batch(const ModelConfig& c, const google::protobuf::RepeatedField<int64_t>& dims) {
+std::string shape_with_batch(const ModelConfig& c,
+                             const google::protobuf::RepeatedField<int64_t>& dims) {
   Shape s;
   if (c.max_batch_size() > 0) s.push_back(-1);
   for (int64_t d : dims) s.push_back(d);
@@ -17,20 +18,34 @@ std::string shape_with_batch(const ModelConfig& c, const google::protobuf::Repea
 
 double element_as_double(const Tensor& t, int64_t i) {
   switch (t.dtype()) {
-    case DataType::kFloat: return t.data<float>()[i];
-    case DataType::kDouble: return t.data<double>()[i];
-    case DataType::kFloat16: return static_cast<float>(t.data<Float16>()[i]);
-    case DataType::kBFloat16: return static_cast<float>(t.data<BFloat16>()[i]);
-    case DataType::kInt8: return t.data<int8_t>()[i];
-    case DataType::kUint8: return t.data<uint8_t>()[i];
-    case DataType::kInt16: return t.data<int16_t>()[i];
-    case DataType::kUint16: return t.data<uint16_t>()[i];
-    case DataType::kInt32: return t.data<int32_t>()[i];
-    case DataType::kUint32: return t.data<uint32_t>()[i];
-    case DataType::kInt64: return static_cast<double>(t.data<int64_t>()[i]);
-    case DataType::kUint64: return static_cast<double>(t.data<uint64_t>()[i]);
-    case DataType::kBool: return t.data<bool>()[i] ? 1 : 0;
-    default: return 0;
+    case DataType::kFloat:
+      return t.data<float>()[i];
+    case DataType::kDouble:
+      return t.data<double>()[i];
+    case DataType::kFloat16:
+      return static_cast<float>(t.data<Float16>()[i]);
+    case DataType::kBFloat16:
+      return static_cast<float>(t.data<BFloat16>()[i]);
+    case DataType::kInt8:
+      return t.data<int8_t>()[i];
+    case DataType::kUint8:
+      return t.data<uint8_t>()[i];
+    case DataType::kInt16:
+      return t.data<int16_t>()[i];
+    case DataType::kUint16:
+      return t.data<uint16_t>()[i];
+    case DataType::kInt32:
+      return t.data<int32_t>()[i];
+    case DataType::kUint32:
+      return t.data<uint32_t>()[i];
+    case DataType::kInt64:
+      return static_cast<double>(t.data<int64_t>()[i]);
+    case DataType::kUint64:
+      return static_cast<double>(t.data<uint64_t>()[i]);
+    case DataType::kBool:
+      return t.data<bool>()[i] ? 1 : 0;
+    default:
+      return 0;
   }
 }
 
@@ -64,7 +79,8 @@ Result<std::shared_ptr<ModelVersion>> ModelVersion::load(const std::string& mode
     so.priority_levels = static_cast<uint32_t>(db.priority_levels());
     so.default_priority_level = static_cast<uint32_t>(db.default_priority_level());
     if (!db.priority_queue_policy().empty())
-      warnings->push_back("priority_queue_policy is not supported yet; default_queue_policy applies");
+      warnings->push_back(
+          "priority_queue_policy is not supported yet; default_queue_policy applies");
   }
   so.instances = 0;
   for (const auto& g : m->config_.instance_group()) so.instances += g.count();
@@ -149,14 +165,15 @@ void ModelVersion::infer(InferRequest request, InferCallback done) {
   const uint32_t priority = request.priority;
   const uint64_t timeout = request.timeout_us;
   scheduler_->enqueue(std::move(inputs), priority, timeout,
-                      [this, request = std::move(request), done = std::move(done)](
-                          Result<NamedTensors> outputs) mutable {
+                      [this, request = std::move(request),
+                       done = std::move(done)](Result<NamedTensors> outputs) mutable {
                         if (!outputs.is_ok()) return done(outputs.status());
                         done(finish(request, std::move(outputs).value()));
                       });
 }
 
-Result<InferResponse> ModelVersion::finish(const InferRequest& request, NamedTensors outputs) const {
+Result<InferResponse> ModelVersion::finish(const InferRequest& request,
+                                           NamedTensors outputs) const {
   InferResponse r;
   r.model_name = config_.name();
   r.model_version = version_;
@@ -178,8 +195,8 @@ Result<InferResponse> ModelVersion::finish(const InferRequest& request, NamedTen
       if (name == ro.name) t = &tensor;
     if (!t) return internal_error("the model did not produce output '" + ro.name + "'");
     if (ro.classification > 0) {
-      NALAR_ASSIGN_OR_RETURN(Tensor c,
-                             classify(*t, ro.classification, config_.max_batch_size() > 0, labels_));
+      NALAR_ASSIGN_OR_RETURN(
+          Tensor c, classify(*t, ro.classification, config_.max_batch_size() > 0, labels_));
       r.outputs.emplace_back(ro.name, std::move(c));
     } else {
       r.outputs.emplace_back(ro.name, *t);
@@ -206,7 +223,8 @@ Result<Tensor> classify(const Tensor& scores, int k, bool batched,
   std::vector<int64_t> idx(static_cast<size_t>(n));
   std::vector<double> val(static_cast<size_t>(n));
   for (int64_t r = 0; r < rows; ++r) {
-    for (int64_t i = 0; i < n; ++i) val[static_cast<size_t>(i)] = element_as_double(scores, r * n + i);
+    for (int64_t i = 0; i < n; ++i)
+      val[static_cast<size_t>(i)] = element_as_double(scores, r * n + i);
     std::iota(idx.begin(), idx.end(), 0);
     std::partial_sort(idx.begin(), idx.begin() + kk, idx.end(), [&](int64_t a, int64_t b) {
       double va = val[static_cast<size_t>(a)], vb = val[static_cast<size_t>(b)];
@@ -215,7 +233,8 @@ Result<Tensor> classify(const Tensor& scores, int k, bool batched,
     for (int64_t j = 0; j < kk; ++j) {
       const int64_t i = idx[static_cast<size_t>(j)];
       char buf[40];
-      auto res = std::to_chars(buf, buf + sizeof buf, static_cast<float>(val[static_cast<size_t>(i)]));
+      auto res =
+          std::to_chars(buf, buf + sizeof buf, static_cast<float>(val[static_cast<size_t>(i)]));
       std::string s(buf, res.ptr);
       s += ":" + std::to_string(i);
       if (static_cast<size_t>(i) < labels.size()) s += ":" + labels[static_cast<size_t>(i)];

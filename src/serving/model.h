@@ -18,9 +18,8 @@ class ModelVersion {
  public:
   // Loads <dir>/<version>/<model file> with an already parsed config (completed here when
   // `generated` or partial). `labels` are the lines of the model's labels file, if any.
-  static Result<std::shared_ptr<ModelVersion>> load(const std::string& model_path,
-                                                    int64_t version, ModelConfig config,
-                                                    bool generated,
+  static Result<std::shared_ptr<ModelVersion>> load(const std::string& model_path, int64_t version,
+                                                    ModelConfig config, bool generated,
                                                     std::vector<std::string> labels,
                                                     const SessionOptions& session_options,
                                                     std::vector<std::string>* warnings);

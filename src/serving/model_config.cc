@@ -17,7 +17,8 @@ class CollectErrors : public pb::io::ErrorCollector {
  public:
   void AddError(int line, pb::io::ColumnNumber column, const std::string& message) override {
     if (error.empty())
-      error = "line " + std::to_string(line + 1) + ":" + std::to_string(column + 1) + ": " + message;
+      error =
+          "line " + std::to_string(line + 1) + ":" + std::to_string(column + 1) + ": " + message;
   }
   void AddWarning(int line, pb::io::ColumnNumber column, const std::string& message) override {
     warnings.push_back("line " + std::to_string(line + 1) + ":" + std::to_string(column + 1) +
@@ -47,8 +48,8 @@ bool batchable(const TensorInfo& info) {
 
 // Checks one config tensor (dims, dtype) against the model's declaration.
 template <class ConfigTensor>
-Status check_tensor(const char* kind, const TensorInfo& info, int max_batch_size,
-                    ConfigTensor* ct, std::vector<std::string>* warnings) {
+Status check_tensor(const char* kind, const TensorInfo& info, int max_batch_size, ConfigTensor* ct,
+                    std::vector<std::string>* warnings) {
   const std::string where = std::string(kind) + " '" + ct->name() + "'";
   DataType want = dtype_from_config(ct->data_type());
   if (ct->data_type() == inference::TYPE_INVALID) {
@@ -64,10 +65,11 @@ Status check_tensor(const char* kind, const TensorInfo& info, int max_batch_size
   if (ct->has_reshape()) warnings->push_back(where + ": reshape is not supported; ignored");
   if (!info.has_shape) return Status::ok();  // rank unknown: trust the config
   if (max_batch_size > 0 && !batchable(info))
-    return invalid_argument(where + ": max_batch_size > 0 needs a symbolic first dimension, "
-                            "but the model declares " +
-                            (info.shape.empty() ? std::string("a scalar")
-                                                : std::to_string(info.shape[0].value)));
+    return invalid_argument(
+        where +
+        ": max_batch_size > 0 needs a symbolic first dimension, "
+        "but the model declares " +
+        (info.shape.empty() ? std::string("a scalar") : std::to_string(info.shape[0].value)));
   std::vector<int64_t> md = model_dims(info, max_batch_size > 0);
   if (ct->dims_size() == 0 && !md.empty()) {
     for (int64_t d : md) ct->add_dims(d);
@@ -107,11 +109,15 @@ void write_message(json::Writer& w, const pb::Message& m) {
         const pb::FieldDescriptor* vf = e.GetDescriptor()->FindFieldByNumber(2);
         std::string key;
         switch (kf->cpp_type()) {
-          case pb::FieldDescriptor::CPPTYPE_STRING: key = e.GetReflection()->GetString(e, kf); break;
+          case pb::FieldDescriptor::CPPTYPE_STRING:
+            key = e.GetReflection()->GetString(e, kf);
+            break;
           case pb::FieldDescriptor::CPPTYPE_UINT64:
             key = std::to_string(e.GetReflection()->GetUInt64(e, kf));
             break;
-          default: key = "?"; break;
+          default:
+            key = "?";
+            break;
         }
         w.key(key);
         write_field(w, e, vf, -1);
@@ -221,7 +227,8 @@ Status complete_model_config(const Session& session, bool generated, ModelConfig
     const TensorInfo* info = nullptr;
     for (const auto& mi : session.inputs())
       if (mi.name == ci.name()) info = &mi;
-    if (!info) return invalid_argument("config input '" + ci.name() + "' is not an input of the model");
+    if (!info)
+      return invalid_argument("config input '" + ci.name() + "' is not an input of the model");
     if (!seen.insert(ci.name()).second)
       return invalid_argument("config input '" + ci.name() + "' is listed twice");
     NALAR_RETURN_IF_ERROR(check_tensor("input", *info, mbs, &ci, warnings));
@@ -282,41 +289,71 @@ Status complete_model_config(const Session& session, bool generated, ModelConfig
 
 DataType dtype_from_config(inference::DataType t) {
   switch (t) {
-    case inference::TYPE_BOOL: return DataType::kBool;
-    case inference::TYPE_UINT8: return DataType::kUint8;
-    case inference::TYPE_UINT16: return DataType::kUint16;
-    case inference::TYPE_UINT32: return DataType::kUint32;
-    case inference::TYPE_UINT64: return DataType::kUint64;
-    case inference::TYPE_INT8: return DataType::kInt8;
-    case inference::TYPE_INT16: return DataType::kInt16;
-    case inference::TYPE_INT32: return DataType::kInt32;
-    case inference::TYPE_INT64: return DataType::kInt64;
-    case inference::TYPE_FP16: return DataType::kFloat16;
-    case inference::TYPE_FP32: return DataType::kFloat;
-    case inference::TYPE_FP64: return DataType::kDouble;
-    case inference::TYPE_STRING: return DataType::kString;
-    case inference::TYPE_BF16: return DataType::kBFloat16;
-    default: return DataType::kUndefined;
+    case inference::TYPE_BOOL:
+      return DataType::kBool;
+    case inference::TYPE_UINT8:
+      return DataType::kUint8;
+    case inference::TYPE_UINT16:
+      return DataType::kUint16;
+    case inference::TYPE_UINT32:
+      return DataType::kUint32;
+    case inference::TYPE_UINT64:
+      return DataType::kUint64;
+    case inference::TYPE_INT8:
+      return DataType::kInt8;
+    case inference::TYPE_INT16:
+      return DataType::kInt16;
+    case inference::TYPE_INT32:
+      return DataType::kInt32;
+    case inference::TYPE_INT64:
+      return DataType::kInt64;
+    case inference::TYPE_FP16:
+      return DataType::kFloat16;
+    case inference::TYPE_FP32:
+      return DataType::kFloat;
+    case inference::TYPE_FP64:
+      return DataType::kDouble;
+    case inference::TYPE_STRING:
+      return DataType::kString;
+    case inference::TYPE_BF16:
+      return DataType::kBFloat16;
+    default:
+      return DataType::kUndefined;
   }
 }
 
 inference::DataType dtype_to_config(DataType t) {
   switch (t) {
-    case DataType::kBool: return inference::TYPE_BOOL;
-    case DataType::kUint8: return inference::TYPE_UINT8;
-    case DataType::kUint16: return inference::TYPE_UINT16;
-    case DataType::kUint32: return inference::TYPE_UINT32;
-    case DataType::kUint64: return inference::TYPE_UINT64;
-    case DataType::kInt8: return inference::TYPE_INT8;
-    case DataType::kInt16: return inference::TYPE_INT16;
-    case DataType::kInt32: return inference::TYPE_INT32;
-    case DataType::kInt64: return inference::TYPE_INT64;
-    case DataType::kFloat16: return inference::TYPE_FP16;
-    case DataType::kFloat: return inference::TYPE_FP32;
-    case DataType::kDouble: return inference::TYPE_FP64;
-    case DataType::kString: return inference::TYPE_STRING;
-    case DataType::kBFloat16: return inference::TYPE_BF16;
-    default: return inference::TYPE_INVALID;
+    case DataType::kBool:
+      return inference::TYPE_BOOL;
+    case DataType::kUint8:
+      return inference::TYPE_UINT8;
+    case DataType::kUint16:
+      return inference::TYPE_UINT16;
+    case DataType::kUint32:
+      return inference::TYPE_UINT32;
+    case DataType::kUint64:
+      return inference::TYPE_UINT64;
+    case DataType::kInt8:
+      return inference::TYPE_INT8;
+    case DataType::kInt16:
+      return inference::TYPE_INT16;
+    case DataType::kInt32:
+      return inference::TYPE_INT32;
+    case DataType::kInt64:
+      return inference::TYPE_INT64;
+    case DataType::kFloat16:
+      return inference::TYPE_FP16;
+    case DataType::kFloat:
+      return inference::TYPE_FP32;
+    case DataType::kDouble:
+      return inference::TYPE_FP64;
+    case DataType::kString:
+      return inference::TYPE_STRING;
+    case DataType::kBFloat16:
+      return inference::TYPE_BF16;
+    default:
+      return inference::TYPE_INVALID;
   }
 }
 

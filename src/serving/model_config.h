@@ -31,7 +31,7 @@ Status complete_model_config(const Session& session, bool generated, ModelConfig
 inline constexpr int kDefaultMaxBatchSize = 8;
 
 DataType dtype_from_config(inference::DataType t);  // kUndefined for TYPE_INVALID
-inference::DataType dtype_to_config(DataType t);     // TYPE_INVALID when there is no equivalent
+inference::DataType dtype_to_config(DataType t);    // TYPE_INVALID when there is no equivalent
 
 // The config as JSON with proto field names and numbers as numbers (Triton's /config output).
 std::string model_config_to_json(const ModelConfig& config);

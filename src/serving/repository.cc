@@ -120,8 +120,9 @@ Status ModelRepository::load_startup() {
 
 Status ModelRepository::load(const std::string& name, bool from_api) {
   if (from_api && options_.mode != ModelControlMode::kExplicit)
-    return invalid_argument("explicit model load / unload is not allowed unless "
-                            "--model-control-mode=explicit");
+    return invalid_argument(
+        "explicit model load / unload is not allowed unless "
+        "--model-control-mode=explicit");
   std::lock_guard<std::mutex> lock(load_mu_);
   return load_locked(name);
 }
@@ -180,7 +181,8 @@ Status ModelRepository::load_locked(const std::string& name) {
     size_t n = policy.has_latest() && policy.latest().num_versions() > 0
                    ? policy.latest().num_versions()
                    : 1;
-    for (size_t i = present.size(); i > 0 && chosen.size() < n; --i) chosen.push_back(present[i - 1]);
+    for (size_t i = present.size(); i > 0 && chosen.size() < n; --i)
+      chosen.push_back(present[i - 1]);
   }
   std::sort(chosen.begin(), chosen.end());
   for (const auto& w : warnings) log_warning("model '" + name + "': " + w);
@@ -205,7 +207,8 @@ Status ModelRepository::load_locked(const std::string& name) {
     const fs::path path = dir / std::to_string(v) / file;
     auto mv = ModelVersion::load(path.string(), v, config, generated, labels,
                                  options_.session_options, &warnings);
-    for (const auto& w : warnings) log_warning("model '" + name + "' version " + std::to_string(v) + ": " + w);
+    for (const auto& w : warnings)
+      log_warning("model '" + name + "' version " + std::to_string(v) + ": " + w);
     warnings.clear();
     if (!mv.is_ok()) {
       Status st = mv.status().with_context("version " + std::to_string(v));
@@ -236,8 +239,9 @@ Status ModelRepository::load_locked(const std::string& name) {
 
 Status ModelRepository::unload(const std::string& name, bool from_api) {
   if (from_api && options_.mode != ModelControlMode::kExplicit)
-    return invalid_argument("explicit model load / unload is not allowed unless "
-                            "--model-control-mode=explicit");
+    return invalid_argument(
+        "explicit model load / unload is not allowed unless "
+        "--model-control-mode=explicit");
   std::lock_guard<std::mutex> load_lock(load_mu_);
   std::map<int64_t, std::shared_ptr<ModelVersion>> old;
   {
@@ -303,7 +307,8 @@ Result<std::shared_ptr<ModelVersion>> ModelRepository::get(const std::string& na
   return v->second;
 }
 
-std::vector<std::shared_ptr<ModelVersion>> ModelRepository::versions(const std::string& name) const {
+std::vector<std::shared_ptr<ModelVersion>> ModelRepository::versions(
+    const std::string& name) const {
   std::vector<std::shared_ptr<ModelVersion>> out;
   std::lock_guard<std::mutex> lock(mu_);
   auto it = models_.find(name);

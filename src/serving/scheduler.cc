@@ -8,7 +8,8 @@ namespace nalar::serving {
 
 namespace {
 
-uint64_t ns_between(std::chrono::steady_clock::time_point a, std::chrono::steady_clock::time_point b) {
+uint64_t ns_between(std::chrono::steady_clock::time_point a,
+                    std::chrono::steady_clock::time_point b) {
   return static_cast<uint64_t>(
       std::max<int64_t>(0, std::chrono::duration_cast<std::chrono::nanoseconds>(b - a).count()));
 }
@@ -42,8 +43,7 @@ bool batch_compatible(const NamedTensors& a, const NamedTensors& b) {
   for (size_t i = 0; i < a.size(); ++i) {
     const Tensor& x = a[i].second;
     const Tensor& y = b[i].second;
-    if (a[i].first != b[i].first || x.dtype() != y.dtype() || x.rank() != y.rank() ||
-        x.rank() == 0)
+    if (a[i].first != b[i].first || x.dtype() != y.dtype() || x.rank() != y.rank() || x.rank() == 0)
       return false;
     if (!std::equal(x.shape().begin() + 1, x.shape().end(), y.shape().begin() + 1)) return false;
   }
@@ -116,8 +116,8 @@ void Scheduler::enqueue(NamedTensors inputs, uint32_t priority, uint64_t timeout
   uint64_t timeout = options_.default_timeout_us;
   if (timeout_us > 0 && (timeout == 0 || options_.allow_timeout_override || timeout_us < timeout))
     timeout = timeout_us;
-  item.deadline = timeout > 0 ? item.enqueued + std::chrono::microseconds(timeout)
-                              : Clock::time_point::max();
+  item.deadline =
+      timeout > 0 ? item.enqueued + std::chrono::microseconds(timeout) : Clock::time_point::max();
   uint32_t level = priority == 0 ? options_.default_priority_level : priority;
   if (options_.priority_levels > 0) level = std::min(level, options_.priority_levels);
   Status refused;
@@ -264,10 +264,9 @@ void Scheduler::execute(std::vector<Item>& batch) {
   } else {
     for (const auto& [name, t] : *result) {
       if (t.rank() == 0 || t.dim(0) != total)
-        return fail_all(internal_error("output '" + name + "' has shape " +
-                                       shape_to_string(t.shape()) +
-                                       ", which does not split back into a batch of " +
-                                       std::to_string(total)));
+        return fail_all(
+            internal_error("output '" + name + "' has shape " + shape_to_string(t.shape()) +
+                           ", which does not split back into a batch of " + std::to_string(total)));
     }
     int64_t row = 0;
     for (const auto& item : batch) {

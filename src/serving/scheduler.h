@@ -20,11 +20,11 @@
 namespace nalar::serving {
 
 struct SchedulerOptions {
-  int max_batch_size = 0;       // 0: the model does not batch; inputs go through as given
+  int max_batch_size = 0;  // 0: the model does not batch; inputs go through as given
   bool dynamic_batching = false;
   std::vector<int> preferred_batch_sizes;
   uint64_t max_queue_delay_us = 0;
-  size_t max_queue_size = 0;  // 0: unbounded
+  size_t max_queue_size = 0;        // 0: unbounded
   uint64_t default_timeout_us = 0;  // 0: no queue timeout
   bool allow_timeout_override = false;
   uint32_t priority_levels = 0;  // 0: one level

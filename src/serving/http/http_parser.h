@@ -32,7 +32,7 @@ struct ParseResult {
   bool headers_done = false;  // kIncomplete: headers parsed, body still arriving
   bool expect_continue = false;
   size_t total_needed = 0;  // headers_done: bytes the whole request will take
-  int status = 0;  // kError: the HTTP status to answer with (400, 411, 413, 431, 501, 505)
+  int status = 0;           // kError: the HTTP status to answer with (400, 411, 413, 431, 501, 505)
   std::string error;
 };
 

@@ -90,7 +90,8 @@ std::string serialize_response(const HttpResponse& r, bool close) {
 }
 
 HttpServer::HttpServer(HttpServerOptions options, Handler handler)
-    : options_(std::move(options)), handler_(std::move(handler)),
+    : options_(std::move(options)),
+      handler_(std::move(handler)),
       completions_(std::make_shared<CompletionQueue>()) {}
 
 HttpServer::~HttpServer() { stop(0); }

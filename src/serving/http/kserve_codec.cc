@@ -87,21 +87,36 @@ Status read_json_data(std::string_view raw, const char* dtype, Tensor& t) {
 Status read_json_tensor(std::string_view raw, Tensor& t) {
   const char* dt = kserve_dtype_name(t.dtype());
   switch (t.dtype()) {
-    case DataType::kBool: return read_json_data<bool>(raw, dt, t);
-    case DataType::kUint8: return read_json_data<uint8_t>(raw, dt, t);
-    case DataType::kUint16: return read_json_data<uint16_t>(raw, dt, t);
-    case DataType::kUint32: return read_json_data<uint32_t>(raw, dt, t);
-    case DataType::kUint64: return read_json_data<uint64_t>(raw, dt, t);
-    case DataType::kInt8: return read_json_data<int8_t>(raw, dt, t);
-    case DataType::kInt16: return read_json_data<int16_t>(raw, dt, t);
-    case DataType::kInt32: return read_json_data<int32_t>(raw, dt, t);
-    case DataType::kInt64: return read_json_data<int64_t>(raw, dt, t);
-    case DataType::kFloat16: return read_json_data<Float16>(raw, dt, t);
-    case DataType::kBFloat16: return read_json_data<BFloat16>(raw, dt, t);
-    case DataType::kFloat: return read_json_data<float>(raw, dt, t);
-    case DataType::kDouble: return read_json_data<double>(raw, dt, t);
-    case DataType::kString: return read_json_data<std::string>(raw, dt, t);
-    default: return invalid_argument("unsupported datatype");
+    case DataType::kBool:
+      return read_json_data<bool>(raw, dt, t);
+    case DataType::kUint8:
+      return read_json_data<uint8_t>(raw, dt, t);
+    case DataType::kUint16:
+      return read_json_data<uint16_t>(raw, dt, t);
+    case DataType::kUint32:
+      return read_json_data<uint32_t>(raw, dt, t);
+    case DataType::kUint64:
+      return read_json_data<uint64_t>(raw, dt, t);
+    case DataType::kInt8:
+      return read_json_data<int8_t>(raw, dt, t);
+    case DataType::kInt16:
+      return read_json_data<int16_t>(raw, dt, t);
+    case DataType::kInt32:
+      return read_json_data<int32_t>(raw, dt, t);
+    case DataType::kInt64:
+      return read_json_data<int64_t>(raw, dt, t);
+    case DataType::kFloat16:
+      return read_json_data<Float16>(raw, dt, t);
+    case DataType::kBFloat16:
+      return read_json_data<BFloat16>(raw, dt, t);
+    case DataType::kFloat:
+      return read_json_data<float>(raw, dt, t);
+    case DataType::kDouble:
+      return read_json_data<double>(raw, dt, t);
+    case DataType::kString:
+      return read_json_data<std::string>(raw, dt, t);
+    default:
+      return invalid_argument("unsupported datatype");
   }
 }
 
@@ -185,8 +200,9 @@ Result<InferRequest> parse_infer_request(std::string_view body,
     if (*header_length > body.size())
       return invalid_argument("Inference-Header-Content-Length exceeds the body size");
     if (*header_length == 0)
-      return unimplemented("raw binary requests (Inference-Header-Content-Length: 0) are not "
-                           "supported yet");
+      return unimplemented(
+          "raw binary requests (Inference-Header-Content-Length: 0) are not "
+          "supported yet");
     header = body.substr(0, *header_length);
     binary = body.substr(*header_length);
   }
@@ -319,21 +335,36 @@ void write_json_data(json::Writer& w, const Tensor& t) {
 
 void write_tensor_data(json::Writer& w, const Tensor& t) {
   switch (t.dtype()) {
-    case DataType::kBool: return write_json_data<bool>(w, t);
-    case DataType::kUint8: return write_json_data<uint8_t>(w, t);
-    case DataType::kUint16: return write_json_data<uint16_t>(w, t);
-    case DataType::kUint32: return write_json_data<uint32_t>(w, t);
-    case DataType::kUint64: return write_json_data<uint64_t>(w, t);
-    case DataType::kInt8: return write_json_data<int8_t>(w, t);
-    case DataType::kInt16: return write_json_data<int16_t>(w, t);
-    case DataType::kInt32: return write_json_data<int32_t>(w, t);
-    case DataType::kInt64: return write_json_data<int64_t>(w, t);
-    case DataType::kFloat16: return write_json_data<Float16>(w, t);
-    case DataType::kBFloat16: return write_json_data<BFloat16>(w, t);
-    case DataType::kFloat: return write_json_data<float>(w, t);
-    case DataType::kDouble: return write_json_data<double>(w, t);
-    case DataType::kString: return write_json_data<std::string>(w, t);
-    default: return;
+    case DataType::kBool:
+      return write_json_data<bool>(w, t);
+    case DataType::kUint8:
+      return write_json_data<uint8_t>(w, t);
+    case DataType::kUint16:
+      return write_json_data<uint16_t>(w, t);
+    case DataType::kUint32:
+      return write_json_data<uint32_t>(w, t);
+    case DataType::kUint64:
+      return write_json_data<uint64_t>(w, t);
+    case DataType::kInt8:
+      return write_json_data<int8_t>(w, t);
+    case DataType::kInt16:
+      return write_json_data<int16_t>(w, t);
+    case DataType::kInt32:
+      return write_json_data<int32_t>(w, t);
+    case DataType::kInt64:
+      return write_json_data<int64_t>(w, t);
+    case DataType::kFloat16:
+      return write_json_data<Float16>(w, t);
+    case DataType::kBFloat16:
+      return write_json_data<BFloat16>(w, t);
+    case DataType::kFloat:
+      return write_json_data<float>(w, t);
+    case DataType::kDouble:
+      return write_json_data<double>(w, t);
+    case DataType::kString:
+      return write_json_data<std::string>(w, t);
+    default:
+      return;
   }
 }
 
@@ -378,7 +409,11 @@ EncodedResponse encode_infer_response(const InferResponse& r) {
     w.end_array();
     if (binary) {
       any_binary = true;
-      w.key("parameters").begin_object().key("binary_data_size").uint64(binary_size(t)).end_object();
+      w.key("parameters")
+          .begin_object()
+          .key("binary_data_size")
+          .uint64(binary_size(t))
+          .end_object();
     } else {
       w.key("data").begin_array();
       write_tensor_data(w, t);
