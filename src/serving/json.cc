@@ -249,7 +249,8 @@ struct Parser {
         } else if (!value(&member, depth + 1)) {
           return false;
         }
-        v->members.emplace_back(std::move(key), std::move(member));
+        v->keys.push_back(std::move(key));
+        v->values.push_back(std::move(member));
         sc.ws();
         if (sc.pos >= sc.s.size()) return sc.fail("unexpected end of JSON");
         if (sc.s[sc.pos] == ',') {
@@ -349,8 +350,8 @@ bool number_to_double(std::string_view lit, double* out) {
 
 const Value* Value::find(std::string_view key) const {
   if (type != Type::kObject) return nullptr;
-  for (const auto& [k, v] : members)
-    if (k == key) return &v;
+  for (size_t i = 0; i < keys.size(); ++i)
+    if (keys[i] == key) return &values[i];
   return nullptr;
 }
 

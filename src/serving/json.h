@@ -23,7 +23,9 @@ struct Value {
   std::string str;       // kString: the decoded string; kNumber: the literal as written
   std::string_view raw;  // kRaw: the member's JSON text (a view into the parsed text)
   std::vector<Value> items;
-  std::vector<std::pair<std::string, Value>> members;
+  // kObject members in order: keys[i] names values[i] (two vectors: Value is incomplete here).
+  std::vector<std::string> keys;
+  std::vector<Value> values;
 
   bool is_object() const { return type == Type::kObject; }
   bool is_array() const { return type == Type::kArray; }

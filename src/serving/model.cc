@@ -142,13 +142,18 @@ Result<int64_t> ModelVersion::validate_inputs(const NamedTensors& inputs) const 
 
 void ModelVersion::infer(InferRequest request, InferCallback done) {
   auto batch = validate_inputs(request.inputs);
-  if (!batch.is_ok()) return done(batch.status());
+  if (!batch.is_ok()) {
+    stats_->fail.add(0);
+    return done(batch.status());
+  }
   for (const auto& ro : request.outputs) {
     bool known = false;
     for (const auto& co : config_.output()) known = known || co.name() == ro.name;
-    if (!known)
+    if (!known) {
+      stats_->fail.add(0);
       return done(invalid_argument("unexpected inference output '" + ro.name + "' for model '" +
                                    config_.name() + "'"));
+    }
     if (ro.classification < 0) return done(invalid_argument("classification must be >= 0"));
   }
   // Config order, so that requests naming inputs in different orders still batch together.
