@@ -107,6 +107,7 @@ def main():
           "some_future_field: 3\n")
     save(identity(TensorProto.STRING, "strings"), f"{out}/strings/1/model.onnx")
     save(identity(TensorProto.FLOAT16, "halfs"), f"{out}/halfs/1/model.onnx")
+    save(identity(TensorProto.BFLOAT16, "bhalfs"), f"{out}/bhalfs/1/model.onnx")
     # A model slow enough to queue up, with room for one waiting request.
     save(mlp(7, hidden=1024, n_in=1024, n_out=1024, softmax=False), f"{out}/slow/1/model.onnx")
     write(f"{out}/slow/config.pbtxt",

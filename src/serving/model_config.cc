@@ -2,6 +2,7 @@
 
 #include <google/protobuf/io/tokenizer.h>
 #include <google/protobuf/text_format.h>
+#include <google/protobuf/util/json_util.h>
 
 #include <set>
 
@@ -355,6 +356,15 @@ inference::DataType dtype_to_config(DataType t) {
     default:
       return inference::TYPE_INVALID;
   }
+}
+
+Result<ModelConfig> parse_model_config_json(const std::string& json) {
+  ModelConfig config;
+  pb::util::JsonParseOptions options;
+  options.ignore_unknown_fields = true;
+  auto st = pb::util::JsonStringToMessage(json, &config, options);
+  if (!st.ok()) return invalid_argument("invalid model config JSON: " + st.ToString());
+  return config;
 }
 
 std::string model_config_to_json(const ModelConfig& config) {

@@ -33,6 +33,10 @@ inline constexpr int kDefaultMaxBatchSize = 8;
 DataType dtype_from_config(inference::DataType t);  // kUndefined for TYPE_INVALID
 inference::DataType dtype_to_config(DataType t);    // TYPE_INVALID when there is no equivalent
 
+// A config given as JSON (the load API's "config" parameter), proto field names; unknown fields
+// are ignored.
+Result<ModelConfig> parse_model_config_json(const std::string& json);
+
 // The config as JSON with proto field names and numbers as numbers (Triton's /config output).
 std::string model_config_to_json(const ModelConfig& config);
 

@@ -118,16 +118,17 @@ Status ModelRepository::load_startup() {
   return Status::ok();
 }
 
-Status ModelRepository::load(const std::string& name, bool from_api) {
+Status ModelRepository::load(const std::string& name, bool from_api,
+                             const ModelConfig* config_override) {
   if (from_api && options_.mode != ModelControlMode::kExplicit)
     return invalid_argument(
         "explicit model load / unload is not allowed unless "
         "--model-control-mode=explicit");
   std::lock_guard<std::mutex> lock(load_mu_);
-  return load_locked(name);
+  return load_locked(name, config_override);
 }
 
-Status ModelRepository::load_locked(const std::string& name) {
+Status ModelRepository::load_locked(const std::string& name, const ModelConfig* config_override) {
   if (name.empty() || name == "." || name == ".." || name.find('/') != std::string::npos)
     return invalid_argument("invalid model name '" + name + "'");
   const fs::path dir = fs::path(options_.root) / name;
@@ -151,8 +152,10 @@ Status ModelRepository::load_locked(const std::string& name) {
 
   ModelConfig config;
   std::vector<std::string> warnings;
-  const bool generated = !fs::exists(dir / "config.pbtxt", ec);
-  if (!generated) {
+  const bool generated = !config_override && !fs::exists(dir / "config.pbtxt", ec);
+  if (config_override) {
+    config = *config_override;
+  } else if (!generated) {
     auto text = read_file(dir / "config.pbtxt");
     if (!text.is_ok()) return fail(text.status());
     auto parsed = parse_model_config(*text, &warnings);

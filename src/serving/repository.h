@@ -41,7 +41,8 @@ class ModelRepository {
   // a model that fails to load is logged and left UNAVAILABLE.
   Status load_startup();
   // (Re)loads a model from disk. `from_api`: refused unless the mode is explicit.
-  Status load(const std::string& name, bool from_api);
+  // `config_override`: a ModelConfig used instead of config.pbtxt (the load API's "config").
+  Status load(const std::string& name, bool from_api, const ModelConfig* config_override = nullptr);
   Status unload(const std::string& name, bool from_api);
   // Poll mode: loads new models, reloads changed ones, unloads removed ones.
   void poll();
@@ -65,7 +66,8 @@ class ModelRepository {
     std::string reason;
     std::string fingerprint;  // what was on disk when loaded (poll mode change detection)
   };
-  Status load_locked(const std::string& name);  // holds load_mu_
+  Status load_locked(const std::string& name,
+                     const ModelConfig* config_override = nullptr);  // holds load_mu_
   std::vector<std::string> scan_names() const;
   std::string fingerprint(const std::string& name) const;
 

@@ -379,6 +379,27 @@ def binary_tensors(base, repo):
     meta, outs = split_binary_response(headers, raw) if st == 200 else ({}, {})
     check(st == 200 and meta["outputs"][0]["datatype"] == "FP16"
           and outs.get("OUT") == h.tobytes(), "FP16 as binary, bit-exact round trip")
+    bf = struct.pack("<4H", 0x3fc0, 0xc010, 0x7f7f, 0x0001)  # 1.5, -2.25, max, tiny
+    body, hlen = binary_request([("IN", "BF16", [2, 2], bf)])
+    st, headers, raw = request("POST", base + "/v2/models/bhalfs/infer", body,
+                               {"Inference-Header-Content-Length": str(hlen)})
+    meta, outs = split_binary_response(headers, raw) if st == 200 else ({}, {})
+    check(st == 200 and meta["outputs"][0]["datatype"] == "BF16" and outs.get("OUT") == bf,
+          "BF16 as binary, bit-exact round trip")
+    # Raw binary request (Inference-Header-Content-Length: 0): the body is the only input.
+    one = x[:1]
+    st, headers, raw = request("POST", base + "/v2/models/mlp/infer", one.tobytes(),
+                               {"Inference-Header-Content-Length": "0"})
+    check(st == 200 and np.allclose(np.array(json.loads(raw)["outputs"][0]["data"]),
+                                    want[0], atol=1e-5), "raw binary request (header length 0)")
+    # Chunked request body, sent by curl.
+    out = subprocess.run(["curl", "-s", "-w", "\n%{http_code}", "-H", "Transfer-Encoding: chunked",
+                          "--data-binary", json.dumps(infer_body(x)),
+                          base + "/v2/models/mlp/infer"], capture_output=True, text=True)
+    body_text, code = out.stdout.rsplit("\n", 1)
+    check(code == "200" and np.allclose(
+        np.array(json.loads(body_text)["outputs"][0]["data"]).reshape(2, 3), want, atol=1e-5),
+        "chunked request body (curl)")
     strings = [b"abc", b"", "héllo".encode(), b"\x00\xff"]
     raw_in = b"".join(struct.pack("<I", len(s)) + s for s in strings)
     body, hlen = binary_request([("IN", "BYTES", [2, 2], raw_in)])
@@ -464,6 +485,18 @@ def load_unload(base):
     check(st == 200, "POST .../mlp_auto/load")
     st, body = post_json(base, "/v2/models/mlp_auto/infer", infer_body(x))
     check(st == 200, "infer after reload")
+    # Load with a config given in the request (max_batch_size 2 instead of the generated 8).
+    cfg = json.dumps({"max_batch_size": 2, "input": [{"name": "INPUT0", "data_type": "TYPE_FP32",
+                                                      "dims": [4]}]})
+    st, body = post_json(base, "/v2/repository/models/mlp_auto/load", {"parameters": {"config": cfg}})
+    check(st == 200, "load with a config override")
+    st, body = get_json(base, "/v2/models/mlp_auto/config")
+    check(st == 200 and body["max_batch_size"] == 2, "the override config is in effect")
+    st, body = post_json(base, "/v2/models/mlp_auto/infer", infer_body(np.ones((3, 4), np.float32)))
+    check(st == 400 and "error" in body, "batch 3 above the override's max_batch_size 2 -> 400")
+    st, body = post_json(base, "/v2/repository/models/mlp_auto/load",
+                         {"parameters": {"config": "{not json"}})
+    check(st == 400 and "error" in body, "load with a malformed config -> 400")
     st, body = post_json(base, "/v2/repository/models/nope/load", {})
     check(st == 404 and "error" in body, "load of a model not in the repository -> 404")
 

@@ -87,11 +87,31 @@ TEST(ServingHttpParser, FramesRequests) {
   for (const char* bad : {"GET\r\n\r\n", "GET / HTTP/2.0\r\n\r\n", "G(T / HTTP/1.1\r\n\r\n",
                           "GET / HTTP/1.1\r\nContent-Length: x\r\n\r\n",
                           "GET / HTTP/1.1\r\nContent-Length: 99999999999999999999\r\n\r\n",
-                          "GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n",
+                          "GET / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n",
                           "GET / HTTP/1.1\r\nno colon\r\n\r\n"}) {
     EXPECT_EQ(parse_request(bad, 100, &r).state, ParseState::kError) << bad;
   }
   EXPECT_EQ(parse_request(std::string(70000, 'a'), 100, &r).status, 431);
+}
+
+TEST(ServingHttpParser, ChunkedBodies) {
+  using namespace http;
+  HttpRequest r;
+  const std::string head = "POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n";
+  const std::string body = "4\r\nWiki\r\n5;ext=1\r\npedia\r\n0\r\nTrailer: x\r\n\r\n";
+  ParseResult p = parse_request(head + body + "GET", 100, &r);
+  ASSERT_EQ(p.state, ParseState::kComplete) << p.error;
+  EXPECT_EQ(r.body, "Wikipedia");
+  EXPECT_EQ(p.consumed, head.size() + body.size());
+  for (size_t cut = 0; cut < body.size(); ++cut) {
+    p = parse_request(head + body.substr(0, cut), 100, &r);
+    EXPECT_EQ(p.state, ParseState::kIncomplete) << cut;
+    EXPECT_GT(p.total_needed, head.size() + cut) << cut;
+  }
+  EXPECT_EQ(parse_request(head + "zz\r\n", 100, &r).status, 400);
+  EXPECT_EQ(parse_request(head + "4\r\nWikiXX", 100, &r).status, 400);
+  EXPECT_EQ(parse_request(head + "65\r\n", 100, &r).status, 413);
+  EXPECT_EQ(parse_request(head + "ffffffffffffffff\r\n", 100, &r).status, 400);
 }
 
 TEST(ServingKServe, ParsesJsonTensorsOfEveryType) {

@@ -45,6 +45,70 @@ bool has_token(std::string_view value, std::string_view token) {
   return false;
 }
 
+// The chunked body starting at `pos`. Sizes are scanned first; bytes are copied once, when
+// the last chunk has arrived. While incomplete, total_needed is a lower bound on what it takes.
+ParseResult parse_chunked(std::string_view buf, size_t pos, size_t max_body, HttpRequest req,
+                          ParseResult r, HttpRequest* out) {
+  std::vector<std::pair<size_t, size_t>> pieces;
+  size_t total = 0;
+  auto incomplete = [&](size_t needed) {
+    r.state = ParseState::kIncomplete;
+    r.headers_done = true;
+    r.total_needed = needed;
+    return r;
+  };
+  while (true) {
+    size_t le = buf.find("\r\n", pos);
+    if (le == std::string_view::npos) {
+      if (buf.size() - pos > 1024) return error(400, "malformed chunk size line");
+      return incomplete(buf.size() + 1);
+    }
+    std::string_view line = buf.substr(pos, le - pos);
+    line = line.substr(0, line.find(';'));  // chunk extensions are ignored
+    line = trim(line);
+    if (line.empty() || line.size() > 15) return error(400, "malformed chunk size");
+    size_t size = 0;
+    for (char c : line) {
+      int d = c >= '0' && c <= '9'   ? c - '0'
+              : c >= 'a' && c <= 'f' ? c - 'a' + 10
+              : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                     : -1;
+      if (d < 0) return error(400, "malformed chunk size");
+      size = size * 16 + static_cast<size_t>(d);
+    }
+    pos = le + 2;
+    if (size == 0) {
+      // Optional trailer lines, then an empty line.
+      while (true) {
+        size_t te = buf.find("\r\n", pos);
+        if (te == std::string_view::npos) {
+          if (buf.size() - pos > kMaxHeaderBytes) return error(431, "chunked trailers too large");
+          return incomplete(buf.size() + 1);
+        }
+        const bool last = te == pos;
+        pos = te + 2;
+        if (last) break;
+      }
+      break;
+    }
+    if (size > max_body - total)
+      return error(
+          413, "chunked request body exceeds the limit of " + std::to_string(max_body) + " bytes");
+    if (buf.size() - pos < size + 2) return incomplete(pos + size + 2);
+    if (buf.substr(pos + size, 2) != "\r\n") return error(400, "chunk data not followed by CRLF");
+    pieces.emplace_back(pos, size);
+    total += size;
+    pos += size + 2;
+  }
+  req.body.reserve(total);
+  for (const auto& [p, n] : pieces) req.body.append(buf.substr(p, n));
+  *out = std::move(req);
+  r.state = ParseState::kComplete;
+  r.consumed = pos;
+  r.headers_done = false;
+  return r;
+}
+
 }  // namespace
 
 const std::string* HttpRequest::header(std::string_view lower_name) const {
@@ -99,6 +163,7 @@ ParseResult parse_request(std::string_view buf, size_t max_body, HttpRequest* ou
 
   size_t content_length = 0;
   bool have_length = false;
+  bool chunked = false;
   ParseResult r;
   size_t pos = line_end == std::string_view::npos ? head.size() : line_end + 2;
   while (pos < head.size()) {
@@ -125,7 +190,9 @@ ParseResult parse_request(std::string_view buf, size_t max_body, HttpRequest* ou
       content_length = v;
       have_length = true;
     } else if (lname == "transfer-encoding") {
-      return error(411, "chunked transfer encoding is not supported; send Content-Length");
+      if (lower(value) != "chunked")
+        return error(501, "unsupported Transfer-Encoding '" + std::string(value) + "'");
+      chunked = true;
     } else if (lname == "connection") {
       if (has_token(value, "close")) req.keep_alive = false;
       if (has_token(value, "keep-alive") && req.version_minor == 0) req.keep_alive = true;
@@ -134,6 +201,10 @@ ParseResult parse_request(std::string_view buf, size_t max_body, HttpRequest* ou
       r.expect_continue = true;
     }
     req.headers.emplace_back(std::move(lname), std::string(value));
+  }
+  if (chunked) {
+    if (have_length) return error(400, "both Content-Length and Transfer-Encoding");
+    return parse_chunked(buf, body_start, max_body, std::move(req), std::move(r), out);
   }
   if (content_length > max_body)
     return error(413, "request body of " + std::to_string(content_length) +

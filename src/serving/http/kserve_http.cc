@@ -1,5 +1,7 @@
 #include "serving/http/kserve_http.h"
 
+#include <cstring>
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -129,6 +131,40 @@ void write_stats(json::Writer& w, const ModelVersion& m) {
   w.end_object();
 }
 
+// Inference-Header-Content-Length: 0: the body is the raw bytes of the model's only input,
+// batch 1 (Triton's extension); BYTES is one element holding the whole body.
+Result<InferRequest> raw_infer_request(const ModelVersion& m, std::string_view body) {
+  const ModelConfig& c = m.config();
+  if (c.input_size() != 1)
+    return invalid_argument("a raw binary request needs a model with exactly one input");
+  const auto& in = c.input(0);
+  const DataType dt = dtype_from_config(in.data_type());
+  Shape shape;
+  if (c.max_batch_size() > 0) shape.push_back(1);
+  for (int64_t d : in.dims()) {
+    if (d < 0 && dt != DataType::kString)
+      return invalid_argument("a raw binary request needs input '" + in.name() +
+                              "' to have fixed dims");
+    shape.push_back(d < 0 ? 1 : d);
+  }
+  Tensor t = Tensor::create(dt, shape);
+  if (dt == DataType::kString) {
+    if (t.size() != 1)
+      return invalid_argument("a raw binary BYTES request needs a single-element input");
+    t.data<std::string>()[0].assign(body);
+  } else {
+    if (body.size() != t.nbytes())
+      return invalid_argument("raw binary input of " + std::to_string(body.size()) +
+                              " bytes does not match input '" + in.name() + "' " +
+                              shape_to_string(shape) + " (" + std::to_string(t.nbytes()) +
+                              " bytes)");
+    if (!body.empty()) std::memcpy(t.raw(), body.data(), body.size());
+  }
+  InferRequest r;
+  r.inputs.emplace_back(in.name(), std::move(t));
+  return r;
+}
+
 }  // namespace
 
 int http_status_for(const Status& st) {
@@ -207,14 +243,28 @@ void KServeHttpFrontend::handle(HttpRequest&& req, std::shared_ptr<Responder> ou
   if (p.size() == 5 && p[1] == "repository" && p[2] == "models" &&
       (p[4] == "load" || p[4] == "unload")) {
     if (!post) return method_not_allowed();
+    std::optional<ModelConfig> override_config;
     if (!req.body.empty()) {
       auto doc = json::parse(req.body);
       if (!doc.is_ok()) return reply(error_response(doc.status()));
       const json::Value* params = doc->find("parameters");
-      if (params && params->find("config"))
-        return reply(error_response(501, "loading with an override 'config' is not supported yet"));
+      for (size_t i = 0; params && params->is_object() && i < params->keys.size(); ++i) {
+        const std::string& k = params->keys[i];
+        if (k == "config" && p[4] == "load") {
+          if (!params->values[i].is_string())
+            return reply(error_response(400, "parameter 'config' must be a JSON string"));
+          auto c = parse_model_config_json(params->values[i].str);
+          if (!c.is_ok()) return reply(error_response(c.status()));
+          override_config = std::move(c).value();
+        } else if (k.rfind("file:", 0) == 0) {
+          return reply(
+              error_response(501, "loading model files from the request is not supported"));
+        }
+      }
     }
-    Status st = p[4] == "load" ? repo_->load(p[3], true) : repo_->unload(p[3], true);
+    Status st = p[4] == "load"
+                    ? repo_->load(p[3], true, override_config ? &*override_config : nullptr)
+                    : repo_->unload(p[3], true);
     if (!st.is_ok()) return reply(error_response(st));
     return reply(json_response(200, ""));
   }
@@ -252,7 +302,9 @@ void KServeHttpFrontend::handle(HttpRequest&& req, std::shared_ptr<Responder> ou
         if (!n.is_ok()) return reply(error_response(n.status()));
         header_length = *n;
       }
-      auto parsed = kserve::parse_infer_request(req.body, header_length);
+      auto parsed = header_length && *header_length == 0
+                        ? raw_infer_request(**model, req.body)
+                        : kserve::parse_infer_request(req.body, header_length);
       if (!parsed.is_ok()) return reply(error_response(parsed.status()));
       InferRequest ir = std::move(parsed).value();
       ir.model_name = name;
