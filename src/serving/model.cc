@@ -73,14 +73,19 @@ Result<std::shared_ptr<ModelVersion>> ModelVersion::load(const std::string& mode
     so.preferred_batch_sizes.assign(db.preferred_batch_size().begin(),
                                     db.preferred_batch_size().end());
     so.max_queue_delay_us = db.max_queue_delay_microseconds();
-    so.max_queue_size = db.default_queue_policy().max_queue_size();
-    so.default_timeout_us = db.default_queue_policy().default_timeout_microseconds();
-    so.allow_timeout_override = db.default_queue_policy().allow_timeout_override();
+    auto policy = [](const inference::ModelQueuePolicy& p) {
+      QueuePolicy q;
+      q.max_queue_size = p.max_queue_size();
+      q.default_timeout_us = p.default_timeout_microseconds();
+      q.allow_timeout_override = p.allow_timeout_override();
+      q.delay_on_timeout = p.timeout_action() == inference::ModelQueuePolicy::DELAY;
+      return q;
+    };
+    so.default_policy = policy(db.default_queue_policy());
+    for (const auto& [level, p] : db.priority_queue_policy())
+      so.level_policies[static_cast<uint32_t>(level)] = policy(p);
     so.priority_levels = static_cast<uint32_t>(db.priority_levels());
     so.default_priority_level = static_cast<uint32_t>(db.default_priority_level());
-    if (!db.priority_queue_policy().empty())
-      warnings->push_back(
-          "priority_queue_policy is not supported yet; default_queue_policy applies");
   }
   so.instances = 0;
   for (const auto& g : m->config_.instance_group()) so.instances += g.count();

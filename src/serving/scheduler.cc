@@ -113,24 +113,31 @@ void Scheduler::enqueue(NamedTensors inputs, uint32_t priority, uint64_t timeout
     item.batch = inputs[0].second.dim(0);
   item.inputs = std::move(inputs);
   item.enqueued = Clock::now();
-  uint64_t timeout = options_.default_timeout_us;
-  if (timeout_us > 0 && (timeout == 0 || options_.allow_timeout_override || timeout_us < timeout))
+  uint32_t level = priority == 0 ? options_.default_priority_level : priority;
+  if (options_.priority_levels > 0) level = std::min(level, options_.priority_levels);
+  level = std::max<uint32_t>(level, 1);
+  auto pit = options_.level_policies.find(level);
+  const QueuePolicy& policy =
+      pit == options_.level_policies.end() ? options_.default_policy : pit->second;
+  // A request may always ask for a shorter timeout; a longer one only if the policy allows.
+  uint64_t timeout = policy.default_timeout_us;
+  if (timeout_us > 0 && (timeout == 0 || policy.allow_timeout_override || timeout_us < timeout))
     timeout = timeout_us;
   item.deadline =
       timeout > 0 ? item.enqueued + std::chrono::microseconds(timeout) : Clock::time_point::max();
-  uint32_t level = priority == 0 ? options_.default_priority_level : priority;
-  if (options_.priority_levels > 0) level = std::min(level, options_.priority_levels);
+  item.delay_on_timeout = policy.delay_on_timeout;
   Status refused;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    auto& q = queues_[level];
     if (stopping_) {
       refused = Status(StatusCode::kUnavailable, "the model is being unloaded");
-    } else if (options_.max_queue_size > 0 && queued_ >= options_.max_queue_size) {
+    } else if (policy.max_queue_size > 0 && q.size() >= policy.max_queue_size) {
       refused = Status(StatusCode::kUnavailable,
-                       "exceeds maximum queue size " + std::to_string(options_.max_queue_size));
+                       "exceeds maximum queue size " + std::to_string(policy.max_queue_size));
     } else {
       item.done = std::move(done);
-      queues_[level].push_back(std::move(item));
+      q.push_back(std::move(item));
       ++queued_;
     }
   }
@@ -206,13 +213,18 @@ void Scheduler::executor() {
     std::vector<Item> expired;
     const auto now = Clock::now();
     for (auto& [level, q] : queues_) {
+      if (level == kDelayedLevel) continue;
       for (auto it = q.begin(); it != q.end();) {
-        if (it->deadline <= now) {
+        if (it->deadline > now) {
+          ++it;
+        } else if (it->delay_on_timeout) {
+          it->deadline = Clock::time_point::max();
+          queues_[kDelayedLevel].push_back(std::move(*it));
+          it = q.erase(it);
+        } else {
           expired.push_back(std::move(*it));
           it = q.erase(it);
           --queued_;
-        } else {
-          ++it;
         }
       }
     }

@@ -19,15 +19,22 @@
 
 namespace nalar::serving {
 
+// Triton's ModelQueuePolicy: applies per priority level.
+struct QueuePolicy {
+  size_t max_queue_size = 0;        // 0: unbounded
+  uint64_t default_timeout_us = 0;  // 0: no queue timeout
+  bool allow_timeout_override = false;
+  bool delay_on_timeout = false;  // timeout_action DELAY: run after everything else, not reject
+};
+
 struct SchedulerOptions {
   int max_batch_size = 0;  // 0: the model does not batch; inputs go through as given
   bool dynamic_batching = false;
   std::vector<int> preferred_batch_sizes;
   uint64_t max_queue_delay_us = 0;
-  size_t max_queue_size = 0;        // 0: unbounded
-  uint64_t default_timeout_us = 0;  // 0: no queue timeout
-  bool allow_timeout_override = false;
-  uint32_t priority_levels = 0;  // 0: one level
+  QueuePolicy default_policy;
+  std::map<uint32_t, QueuePolicy> level_policies;  // priority_queue_policy, by level
+  uint32_t priority_levels = 0;                    // 0: one level
   uint32_t default_priority_level = 0;
   int instances = 1;
 };
@@ -80,6 +87,7 @@ class Scheduler {
     int64_t batch = 1;
     Clock::time_point enqueued;
     Clock::time_point deadline;  // Clock::time_point::max(): none
+    bool delay_on_timeout = false;
     DoneFn done;
   };
   void executor();
@@ -92,7 +100,9 @@ class Scheduler {
   ModelStats* stats_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  std::map<uint32_t, std::deque<Item>> queues_;  // by priority level, 1 first
+  // By priority level, 1 first; requests delayed by a DELAY timeout wait in kDelayedLevel.
+  static constexpr uint32_t kDelayedLevel = 0xffffffffu;
+  std::map<uint32_t, std::deque<Item>> queues_;
   size_t queued_ = 0;
   bool stopping_ = false;
   std::vector<std::thread> threads_;

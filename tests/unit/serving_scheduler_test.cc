@@ -143,7 +143,7 @@ TEST(ServingScheduler, FullQueueRefusesWithUnavailable) {
   Gate gate;
   ModelStats stats;
   SchedulerOptions o;
-  o.max_queue_size = 2;
+  o.default_policy.max_queue_size = 2;
   Collector c;
   {
     Scheduler s(o, gate.fn(), &stats);
@@ -185,6 +185,56 @@ TEST(ServingScheduler, QueueTimeoutExpiresWaitingRequests) {
       EXPECT_TRUE(c.results[i].is_ok());
     }
   }
+}
+
+TEST(ServingScheduler, DelayTimeoutActionRunsLateInsteadOfFailing) {
+  Gate gate;
+  ModelStats stats;
+  SchedulerOptions o;
+  o.default_policy.delay_on_timeout = true;
+  Collector c;
+  {
+    Scheduler s(o, gate.fn(), &stats);
+    s.enqueue(rows(1, 0), 0, 0, c.done(0));
+    gate.wait_started(1);
+    s.enqueue(rows(1, 10), 0, 1000, c.done(1));  // times out while waiting: delayed
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    s.enqueue(rows(1, 20), 0, 0, c.done(2));
+    gate.release();
+  }
+  ASSERT_EQ(c.results.size(), 3u);
+  for (auto& r : c.results) EXPECT_TRUE(r.is_ok());
+  ASSERT_EQ(gate.first_values.size(), 3u);
+  EXPECT_EQ(gate.first_values[1], 20);  // the timed-out request goes last
+  EXPECT_EQ(gate.first_values[2], 10);
+}
+
+TEST(ServingScheduler, PerLevelQueuePolicies) {
+  Gate gate;
+  ModelStats stats;
+  SchedulerOptions o;
+  o.priority_levels = 2;
+  o.default_priority_level = 2;
+  o.level_policies[1].max_queue_size = 1;
+  Collector c;
+  {
+    Scheduler s(o, gate.fn(), &stats);
+    s.enqueue(rows(1, 0), 0, 0, c.done(0));
+    gate.wait_started(1);
+    s.enqueue(rows(1, 0), 1, 0, c.done(1));
+    s.enqueue(rows(1, 0), 1, 0, c.done(2));  // level 1 holds one: refused
+    s.enqueue(rows(1, 0), 2, 0, c.done(3));  // level 2 is unbounded
+    s.enqueue(rows(1, 0), 2, 0, c.done(4));
+    gate.release();
+  }
+  ASSERT_EQ(c.results.size(), 5u);
+  int refused = 0;
+  for (size_t i = 0; i < 5; ++i)
+    if (!c.results[i].is_ok()) {
+      ++refused;
+      EXPECT_EQ(c.order[i], 2);
+    }
+  EXPECT_EQ(refused, 1);
 }
 
 TEST(ServingScheduler, HigherPriorityRunsFirst) {
