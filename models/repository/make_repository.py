@@ -76,6 +76,19 @@ dynamic_batching {
   max_queue_delay_microseconds: %d
 }
 instance_group [ { count: 1, kind: KIND_CPU } ]
+model_warmup [
+  {
+    name: "zeros"
+    batch_size: 8
+    inputs { key: "INPUT0" value: { data_type: TYPE_FP32, dims: [ 4 ], zero_data: true } }
+  },
+  {
+    name: "random"
+    batch_size: 1
+    inputs { key: "INPUT0" value: { data_type: TYPE_FP32, dims: [ 4 ], random_data: true } }
+    count: 2
+  }
+]
 """
 
 
@@ -112,6 +125,12 @@ def main():
     save(mlp(7, hidden=1024, n_in=1024, n_out=1024, softmax=False), f"{out}/slow/1/model.onnx")
     write(f"{out}/slow/config.pbtxt",
           'max_batch_size: 64\ndynamic_batching { default_queue_policy { max_queue_size: 1 } }\n')
+    # A warmup whose data file does not fit the input: the load must fail.
+    save(mlp(0), f"{out}/bad_warmup/1/model.onnx")
+    write(f"{out}/bad_warmup/config.pbtxt",
+          'max_batch_size: 2\nmodel_warmup [ { name: "w" batch_size: 1 inputs { key: "INPUT0" '
+          'value: { data_type: TYPE_FP32 dims: [ 4 ] input_data_file: "x.bin" } } } ]\n')
+    write(f"{out}/bad_warmup/warmup/x.bin", "123")
     # Not an ONNX file: the repository must report it and keep serving the rest.
     write(f"{out}/broken/1/model.onnx", "this is not a model")
 

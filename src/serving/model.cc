@@ -2,7 +2,12 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <numeric>
+#include <random>
 
 namespace nalar::serving {
 
@@ -87,6 +92,7 @@ Result<std::shared_ptr<ModelVersion>> ModelVersion::load(const std::string& mode
     so.priority_levels = static_cast<uint32_t>(db.priority_levels());
     so.default_priority_level = static_cast<uint32_t>(db.default_priority_level());
   }
+  NALAR_RETURN_IF_ERROR(m->warm_up(model_path));
   so.instances = 0;
   for (const auto& g : m->config_.instance_group()) so.instances += g.count();
   const Session* session = m->session_.get();
@@ -96,6 +102,67 @@ Result<std::shared_ptr<ModelVersion>> ModelVersion::load(const std::string& mode
 }
 
 ModelVersion::~ModelVersion() { scheduler_.reset(); }
+
+// Triton's model_warmup: runs the listed samples before the model is READY; a failure fails the
+// load. input_data_file names a raw little-endian file in <model>/warmup/.
+Status ModelVersion::warm_up(const std::string& model_path) const {
+  const std::filesystem::path warmup_dir =
+      std::filesystem::path(model_path).parent_path().parent_path() / "warmup";
+  std::mt19937 rng(42);
+  for (const auto& w : config_.model_warmup()) {
+    const std::string where = "model_warmup '" + w.name() + "'";
+    NamedTensors inputs;
+    for (const auto& [name, in] : w.inputs()) {
+      DataType dt = dtype_from_config(in.data_type());
+      if (dt == DataType::kUndefined)
+        return invalid_argument(where + ": input '" + name + "' has no data_type");
+      Shape shape;
+      if (config_.max_batch_size() > 0) shape.push_back(std::max<int64_t>(1, w.batch_size()));
+      for (int64_t d : in.dims()) {
+        if (d < 0) return invalid_argument(where + ": input '" + name + "' dims must be fixed");
+        shape.push_back(d);
+      }
+      Tensor t = Tensor::create(dt, shape);
+      if (in.has_random_data() && in.random_data()) {
+        if (dt == DataType::kString) {
+          for (int64_t i = 0; i < t.size(); ++i)
+            t.data<std::string>()[i] = std::to_string(rng() % 1000);
+        } else if (dt == DataType::kFloat) {
+          std::uniform_real_distribution<float> u(-1, 1);
+          for (int64_t i = 0; i < t.size(); ++i) t.data<float>()[i] = u(rng);
+        } else {
+          // Small non-negative values are valid for every numeric type (and for indices).
+          auto* b = static_cast<uint8_t*>(t.raw());
+          const size_t es = dtype_size(dt);
+          for (int64_t i = 0; i < t.size(); ++i)
+            b[static_cast<size_t>(i) * es] = static_cast<uint8_t>(rng() % 2);
+        }
+      } else if (in.has_input_data_file()) {
+        std::ifstream f(warmup_dir / in.input_data_file(), std::ios::binary);
+        if (!f) return not_found(where + ": cannot read warmup/" + in.input_data_file());
+        std::string bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+        if (dt == DataType::kString) {
+          if (t.size() != 1)
+            return invalid_argument(where + ": BYTES input_data_file needs one element");
+          t.data<std::string>()[0] = bytes;
+        } else {
+          if (bytes.size() != t.nbytes())
+            return invalid_argument(where + ": warmup/" + in.input_data_file() + " has " +
+                                    std::to_string(bytes.size()) + " bytes, input '" + name + "' " +
+                                    shape_to_string(shape) + " needs " +
+                                    std::to_string(t.nbytes()));
+          std::memcpy(t.raw(), bytes.data(), bytes.size());
+        }
+      }
+      inputs.emplace_back(name, std::move(t));
+    }
+    for (uint32_t i = 0; i < std::max<uint32_t>(1, w.count()); ++i) {
+      auto r = session_->run(inputs);
+      if (!r.is_ok()) return r.status().with_context(where);
+    }
+  }
+  return Status::ok();
+}
 
 Result<int64_t> ModelVersion::validate_inputs(const NamedTensors& inputs) const {
   const ModelConfig& c = config_;

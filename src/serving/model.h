@@ -41,6 +41,7 @@ class ModelVersion {
 
  private:
   ModelVersion() = default;
+  Status warm_up(const std::string& model_path) const;
   Result<InferResponse> finish(const InferRequest& request, NamedTensors outputs) const;
 
   int64_t version_ = 0;

@@ -239,6 +239,12 @@ def endpoints(base, repo):
           and states.get(("versioned", "3")) == "READY" and broken
           and broken[0]["state"] == "UNAVAILABLE" and "not a valid ONNX" in broken[0]["reason"],
           "POST /v2/repository/index (READY models, broken one UNAVAILABLE with reason)")
+    bad = [e for e in body if e["name"] == "bad_warmup"]
+    check(bad and bad[0]["state"] == "UNAVAILABLE" and "warmup" in bad[0].get("reason", ""),
+          "a failing model_warmup keeps the model UNAVAILABLE")
+    st, body = get_json(base, "/v2/models/mlp/stats")
+    check(st == 200 and body["model_stats"][0]["inference_count"] == 0,
+          "warmup runs do not count as inferences")
     st, body = post_json(base, "/v2/repository/index", {"ready": True})
     check(st == 200 and all(e["state"] == "READY" for e in body), "index with ready: true")
 
