@@ -9,11 +9,13 @@
 #include <cerrno>
 #include <ctime>
 #include <iostream>
+#include <memory>
 
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "serving/http/http_server.h"
 #include "serving/http/kserve_http.h"
+#include "serving/http/metrics.h"
 #include "serving/log.h"
 #include "serving/repository.h"
 
@@ -27,11 +29,13 @@ const char* kHelp =
     "                   [--load-model NAME]... [--repository-poll-secs 15]\n"
     "                   [--http-address 0.0.0.0] [--http-thread-count 4]\n"
     "                   [--http-max-input-size 67108864] [--threads N]\n"
+    "                   [--allow-metrics true|false]\n"
     "Serves the Triton-layout model repository DIR over KServe v2 REST (HTTP/1.1).\n"
     "Model control: none (load all, no changes), poll (reload on change every\n"
     "--repository-poll-secs), explicit (only --load-model, then the load/unload API;\n"
     "--load-model '*' loads all). SIGTERM or SIGINT drains in-flight requests and exits 0.\n"
-    "--http-port 0 picks a free port (logged). gRPC and metrics are not served yet.\n";
+    "Prometheus metrics (Triton's names) at GET /metrics on --metrics-port.\n"
+    "--http-port 0 picks a free port (logged). gRPC is not served yet.\n";
 
 int fail(const std::string& message) {
   std::cerr << "nalar serve: " << message << "\n";
@@ -102,14 +106,44 @@ int serve_main(int argc, char** argv) {
   if (!st.is_ok()) return fail(st.message());
   serving::log_info("HTTP (KServe v2) listening on " + ho.host + ":" +
                     std::to_string(server.port()));
-  if (args->has("--grpc-port") || args->has("--metrics-port"))
-    serving::log_warning(
-        "gRPC and metrics endpoints are not built yet; --grpc-port and "
-        "--metrics-port are ignored");
+  if (args->has("--grpc-port"))
+    serving::log_warning("the gRPC endpoint is not built yet; --grpc-port is ignored");
+  const std::string allow_metrics = args->get("--allow-metrics", "true");
+  if (allow_metrics != "true" && allow_metrics != "false") {
+    server.stop(0);
+    return fail("--allow-metrics must be true or false");
+  }
+  std::unique_ptr<serving::http::HttpServer> metrics;
+  if (allow_metrics == "true") {
+    serving::http::HttpServerOptions mo = ho;
+    mo.port = *metrics_port;
+    mo.worker_threads = 1;
+    mo.max_body_bytes = 1 << 16;
+    metrics = std::make_unique<serving::http::HttpServer>(
+        mo,
+        [&repo](serving::http::HttpRequest&& req, std::shared_ptr<serving::http::Responder> out) {
+          serving::http::HttpResponse r;
+          if (req.path != "/metrics") {
+            r.status = 404;
+            r.body = "{\"error\":\"not found\"}";
+          } else {
+            r.content_type = "text/plain; version=0.0.4";
+            r.body = serving::http::prometheus_metrics(repo);
+          }
+          out->send(std::move(r));
+        });
+    st = metrics->start();
+    if (!st.is_ok()) {
+      server.stop(0);
+      return fail("metrics: " + st.message());
+    }
+    serving::log_info("metrics listening on " + mo.host + ":" + std::to_string(metrics->port()));
+  }
 
   st = repo.load_startup();
   if (!st.is_ok()) {
     server.stop(0);
+    if (metrics) metrics->stop(0);
     return fail(st.message());
   }
   ready.store(true);
@@ -129,6 +163,7 @@ int serve_main(int argc, char** argv) {
   }
   ready.store(false);
   server.stop(30000);  // finishes in-flight requests, answers them, closes connections
+  if (metrics) metrics->stop(1000);
   repo.unload_all();
   serving::log_info("stopped");
   return 0;

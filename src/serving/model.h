@@ -31,6 +31,7 @@ class ModelVersion {
   const Session& session() const { return *session_; }
   ModelStats& stats() const { return *stats_; }
   const std::vector<std::string>& labels() const { return labels_; }
+  size_t pending() const { return scheduler_->queue_size(); }
 
   // Validates the request against the config and queues it; `done` gets the response (outputs
   // filtered and post-processed as the request asked) or the reason it failed.

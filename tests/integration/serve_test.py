@@ -51,11 +51,12 @@ def free_port():
 class Server:
     def __init__(self, repo, *extra):
         self.port = free_port()
+        self.metrics_port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log = tempfile.TemporaryFile()
         self.proc = subprocess.Popen(
             [NALAR, "serve", "--model-repository", repo, "--http-port", str(self.port),
-             "--http-address", "127.0.0.1", *extra],
+             "--http-address", "127.0.0.1", "--metrics-port", str(self.metrics_port), *extra],
             stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.time() + 120
         while time.time() < deadline:
@@ -169,6 +170,7 @@ def run_main_server(repo):
         queue_full(base)
         load_unload(base)
         connections(srv)
+        metrics(srv)
     except Exception:
         srv.dump_log()
         raise
@@ -551,6 +553,18 @@ def connections(srv):
     for c in conns:
         c.close()
     check(good == 200, f"200 concurrent connections answered ({good})")
+
+
+def metrics(srv):
+    st, headers, body = request("GET", f"http://127.0.0.1:{srv.metrics_port}/metrics")
+    text = body.decode()
+    lines = {l.split(" ")[0]: l.split(" ")[1] for l in text.splitlines() if l and l[0] != "#"}
+    ok = st == 200 and headers.get("Content-Type", "").startswith("text/plain")
+    ok = ok and int(lines.get('nv_inference_request_success{model="mlp",version="1"}', 0)) > 30
+    ok = ok and int(lines.get('nv_inference_exec_count{model="mlp",version="1"}', 0)) > 0
+    ok = ok and 'nv_inference_pending_request_count{model="slow",version="1"}' in lines
+    ok = ok and "# TYPE nv_inference_queue_duration_us counter" in text
+    check(ok, "GET /metrics on the metrics port (Prometheus text, Triton names)")
 
 
 def run_poll_server(tmp):
