@@ -14,6 +14,9 @@ namespace nalar {
 
 struct SessionOptions {
   int num_threads = 0;  // 0: one per available core
+  // Graph optimisation before planning: 0 none, 1 basic (dead code, Identity/Dropout removal,
+  // constant folding, Conv+BatchNormalization folding), 2 extended (also Conv+Mul/Add folding).
+  int optimization_level = 2;
 };
 
 // One dimension of a declared input/output shape: a fixed size, a symbolic name, or unknown.

@@ -5,6 +5,7 @@
 #include <new>
 #include <set>
 
+#include "graph/optimizer.h"
 #include "onnx/loader.h"
 #include "runtime/plan.h"
 
@@ -17,6 +18,9 @@ class Runtime {
     auto rt = std::unique_ptr<Runtime>(new Runtime());
     rt->num_threads_ = options.num_threads > 0 ? options.num_threads : omp_get_num_procs();
     rt->model_ = std::move(model);
+    NALAR_RETURN_IF_ERROR(
+        optimize_graph(rt->model_.graph, rt->model_.opsets, options.optimization_level)
+            .with_context(rt->model_.source));
     const Graph& g = rt->model_.graph;
     // Graph inputs that are also initializers are optional overrides (IR < 4 style); the rest
     // are what callers must feed.
