@@ -3,7 +3,7 @@
 
     make_repository.py OUT_DIR [--test]
 
-Without --test: the bundled demo repository (models/repository): `mlp`, a 4-16-3 classifier
+Without --test: the bundled demo repository (models/repository): `mlp`, a 4-16-3 ReLU MLP
 with a symbolic batch dimension, config.pbtxt with dynamic batching, and labels.txt.
 With --test: the same plus the models the integration test needs (generated config, strings,
 FP16, several versions, a slow model with a tiny queue, a broken model).
@@ -24,7 +24,7 @@ def save(model, path):
 
 
 def mlp(seed, hidden=16, n_in=4, n_out=3, softmax=True):
-    """INPUT0 [batch, n_in] -> Gemm -> Gemm -> (Softmax) -> OUTPUT0 [batch, n_out]."""
+    """INPUT0 [batch, n_in] -> Gemm -> Relu -> Gemm -> (Softmax) -> OUTPUT0 [batch, n_out]."""
     rng = np.random.default_rng(seed)
     w1 = rng.standard_normal((n_in, hidden)).astype(np.float32) * 0.5
     b1 = rng.standard_normal(hidden).astype(np.float32) * 0.1
@@ -32,7 +32,8 @@ def mlp(seed, hidden=16, n_in=4, n_out=3, softmax=True):
     b2 = rng.standard_normal(n_out).astype(np.float32) * 0.1
     nodes = [
         helper.make_node("Gemm", ["INPUT0", "W1", "B1"], ["H"]),
-        helper.make_node("Gemm", ["H", "W2", "B2"], ["LOGITS" if softmax else "OUTPUT0"]),
+        helper.make_node("Relu", ["H"], ["A"]),
+        helper.make_node("Gemm", ["A", "W2", "B2"], ["LOGITS" if softmax else "OUTPUT0"]),
     ]
     if softmax:
         nodes.append(helper.make_node("Softmax", ["LOGITS"], ["OUTPUT0"], axis=1))

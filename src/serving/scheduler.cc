@@ -164,7 +164,9 @@ std::vector<Scheduler::Item> Scheduler::take_batch(std::unique_lock<std::mutex>&
   const Item* first = nullptr;
   int64_t total = 0;
   size_t count = 0;
-  bool blocked = false;  // the next request cannot join: waiting will not grow this batch
+  size_t pref_count = 0;  // requests in the longest prefix whose total is a preferred size
+  bool blocked = false;   // the next request cannot join: waiting will not grow this batch
+  const auto& pref = options_.preferred_batch_sizes;
   Clock::time_point oldest = Clock::time_point::max();
   for (auto& [level, q] : queues_) {
     for (const Item& item : q) {
@@ -178,13 +180,17 @@ std::vector<Scheduler::Item> Scheduler::take_batch(std::unique_lock<std::mutex>&
       total += item.batch;
       oldest = std::min(oldest, item.enqueued);
       ++count;
+      if (std::find(pref.begin(), pref.end(), total) != pref.end()) pref_count = count;
     }
     if (blocked) break;
   }
-  const auto& pref = options_.preferred_batch_sizes;
   bool send = blocked || stopping_ || total >= options_.max_batch_size ||
-              options_.max_queue_delay_us == 0 ||
-              std::find(pref.begin(), pref.end(), total) != pref.end();
+              options_.max_queue_delay_us == 0 || pref_count == count;
+  if (!send && pref_count > 0) {
+    // Triton's rule: a preferred size that is already there goes now (the largest one).
+    count = pref_count;
+    send = true;
+  }
   const auto due = oldest + std::chrono::microseconds(options_.max_queue_delay_us);
   if (!send && Clock::now() < due) {
     cv_.wait_until(lock, due);
@@ -266,7 +272,12 @@ void Scheduler::execute(std::vector<Item>& batch) {
     inputs = &joined;
   }
   const auto infer_start = Clock::now();
-  auto result = run_(*inputs);
+  Result<NamedTensors> result = internal_error("the model run did not complete");
+  try {
+    result = run_(*inputs);
+  } catch (const std::exception& e) {
+    result = internal_error(std::string("model run failed: ") + e.what());
+  }
   const auto infer_end = Clock::now();
   if (!result.is_ok()) return fail_all(result.status());
 

@@ -108,7 +108,7 @@ def post_json(base, path, obj):
 def mlp_reference(model_path, x):
     m = onnx.load(model_path)
     w = {t.name: numpy_helper.to_array(t) for t in m.graph.initializer}
-    h = x @ w["W1"] + w["B1"]
+    h = np.maximum(x @ w["W1"] + w["B1"], 0)
     logits = h @ w["W2"] + w["B2"]
     e = np.exp(logits - logits.max(axis=1, keepdims=True))
     return e / e.sum(axis=1, keepdims=True)

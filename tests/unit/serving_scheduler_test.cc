@@ -100,6 +100,33 @@ TEST(ServingScheduler, JoinsRequestsOfDifferentBatchSizesAndSplitsThemBack) {
   EXPECT_EQ(stats.success.count.load(), 5u);
 }
 
+TEST(ServingScheduler, PreferredBatchSizeGoesWithoutWaiting) {
+  Gate gate;
+  ModelStats stats;
+  SchedulerOptions o;
+  o.max_batch_size = 8;
+  o.dynamic_batching = true;
+  o.preferred_batch_sizes = {2};
+  o.max_queue_delay_us = 10'000'000;  // 10 s: only a preferred size can make it go
+  Collector c;
+  const auto t0 = std::chrono::steady_clock::now();
+  {
+    Scheduler s(o, gate.fn(), &stats);
+    gate.release();
+    s.enqueue(rows(1, 0), 0, 0, c.done(0));
+    s.enqueue(rows(1, 0), 0, 0, c.done(1));
+    s.enqueue(rows(1, 0), 0, 0, c.done(2));
+    while (true) {
+      std::lock_guard<std::mutex> l(c.mu);
+      if (c.results.size() >= 2) break;
+    }
+  }  // the third request is drained at destruction
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5));
+  ASSERT_GE(gate.batches.size(), 1u);
+  EXPECT_EQ(gate.batches[0], 2);
+  EXPECT_EQ(c.results.size(), 3u);
+}
+
 TEST(ServingScheduler, BatchNeverExceedsMaxBatchSize) {
   Gate gate;
   ModelStats stats;
@@ -257,6 +284,21 @@ TEST(ServingScheduler, HigherPriorityRunsFirst) {
   EXPECT_EQ(gate.first_values[1], 30);
   EXPECT_EQ(gate.first_values[2], 20);
   EXPECT_EQ(gate.first_values[3], 10);
+}
+
+TEST(ServingScheduler, InstancesRunConcurrently) {
+  Gate gate;
+  ModelStats stats;
+  SchedulerOptions o;
+  o.instances = 3;
+  Collector c;
+  {
+    Scheduler s(o, gate.fn(), &stats);
+    for (int i = 0; i < 3; ++i) s.enqueue(rows(1, 0), 0, 0, c.done(i));
+    gate.wait_started(3);  // all three runs are inside the model at once
+    gate.release();
+  }
+  EXPECT_EQ(c.results.size(), 3u);
 }
 
 TEST(ServingScheduler, DestructionDrainsTheQueue) {

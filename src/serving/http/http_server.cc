@@ -209,6 +209,14 @@ void HttpServer::loop() {
     drain_completions();
 
     const int64_t now = now_ms();
+    if (accept_paused_until_ms_ > 0 && now >= accept_paused_until_ms_ && listen_fd_ >= 0 &&
+        !completions_->stopping.load()) {
+      accept_paused_until_ms_ = 0;
+      epoll_event ev{};
+      ev.events = EPOLLIN;
+      ev.data.u64 = kListenId;
+      ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listen_fd_, &ev);
+    }
     if (completions_->stopping.load()) {
       if (listen_fd_ >= 0) {
         ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, listen_fd_, nullptr);
@@ -243,8 +251,12 @@ void HttpServer::accept_all() {
     int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno == EINTR) continue;
-      if (errno == EMFILE || errno == ENFILE)
-        log_warning("accept: out of file descriptors; connection left waiting");
+      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+        // The listener stays readable: without a pause this would spin. Retry in 100 ms.
+        log_warning("accept: out of file descriptors or memory; pausing accepts for 100 ms");
+        ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, listen_fd_, nullptr);
+        accept_paused_until_ms_ = now_ms() + 100;
+      }
       return;  // EAGAIN or an error: try again on the next event
     }
     int one = 1;
@@ -349,7 +361,14 @@ void HttpServer::process_input(Conn& c) {
     const bool keep_alive = req.keep_alive && !completions_->stopping.load();
     auto responder = std::make_shared<Responder>(completions_, c.id, keep_alive);
     post([this, req = std::move(req), responder]() mutable {
-      handler_(std::move(req), std::move(responder));
+      try {
+        handler_(std::move(req), responder);
+      } catch (const std::exception& e) {  // e.g. bad_alloc: answer, keep serving
+        HttpResponse r;
+        r.status = 500;
+        r.body = error_body(std::string("internal error: ") + e.what());
+        responder->send(std::move(r));
+      }
     });
   }
 }

@@ -109,6 +109,7 @@ class HttpServer {
 
   // Loop-thread state.
   std::unordered_map<uint64_t, std::unique_ptr<Conn>> conns_;
+  int64_t accept_paused_until_ms_ = 0;  // out of descriptors: stop polling the listener a while
   uint64_t next_id_ = 1;
 
   std::mutex task_mu_;

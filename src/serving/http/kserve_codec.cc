@@ -274,7 +274,10 @@ Result<InferRequest> parse_infer_request(std::string_view body,
       continue;
     }
     if (!data) return invalid_argument(where + ": needs 'data' or binary_data_size");
-    if (static_cast<uint64_t>(count) > data->raw.size())  // every element takes >= 1 character
+    // n elements take at least 2n - 1 characters (3n - 1 for strings): this bounds the
+    // allocation by the size of the text before anything is allocated.
+    const uint64_t per = dtype == DataType::kString ? 3 : 2;
+    if (static_cast<uint64_t>(count) > (data->raw.size() + 1) / per)
       return invalid_argument(where + ": tensor data has fewer elements than shape " +
                               shape_to_string(shape) + " needs");
     Tensor t = Tensor::create(dtype, shape);
