@@ -408,6 +408,19 @@ def binary_tensors(base, repo):
     check(code == "200" and np.allclose(
         np.array(json.loads(body_text)["outputs"][0]["data"]).reshape(2, 3), want, atol=1e-5),
         "chunked request body (curl)")
+    # A JSON body over 1 MiB: curl sends "Expect: 100-continue" and must not stall on it
+    # (curl waits 1 s for the interim response; a cheap endpoint keeps the timing meaningful).
+    big = np.random.default_rng(9).standard_normal((64, 1024)).astype(np.float32)
+    path = os.path.join(tempfile.gettempdir(), f"nalar-serve-big-{os.getpid()}.json")
+    with open(path, "w") as f:
+        json.dump(infer_body(big), f)
+    t0 = time.time()
+    out = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-H",
+                          "Expect: 100-continue", "--data-binary", "@" + path,
+                          base + "/v2/repository/index"], capture_output=True, text=True)
+    os.unlink(path)
+    check(out.stdout == "200" and time.time() - t0 < 0.9,
+          f"1.3 MB JSON body with Expect: 100-continue (curl) in {time.time() - t0:.2f}s")
     strings = [b"abc", b"", "héllo".encode(), b"\x00\xff"]
     raw_in = b"".join(struct.pack("<I", len(s)) + s for s in strings)
     body, hlen = binary_request([("IN", "BYTES", [2, 2], raw_in)])
