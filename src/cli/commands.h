@@ -6,5 +6,6 @@ namespace nalar::cli {
 int inspect_main(int argc, char** argv);
 int run_main(int argc, char** argv);
 int bench_main(int argc, char** argv);
+int serve_main(int argc, char** argv);
 
 }  // namespace nalar::cli

@@ -17,6 +17,8 @@ const char* kUsage =
     "  bench MODEL [--batch N] [--threads N] [--warmup W] [--iterations K]\n"
     "              [--shape NAME=D0xD1x...]... [--json]\n"
     "                                    latency and throughput on random inputs\n"
+    "  serve --model-repository DIR [--http-port 8000] [--model-control-mode none|poll|explicit]\n"
+    "                                    KServe v2 REST server over a Triton model repository\n"
     "\n"
     "Run 'nalar <command> --help' for a command's options.\n";
 
@@ -35,9 +37,10 @@ int main(int argc, char** argv) {
   if (cmd == "inspect") return nalar::cli::inspect_main(argc - 2, argv + 2);
   if (cmd == "run") return nalar::cli::run_main(argc - 2, argv + 2);
   if (cmd == "bench") return nalar::cli::bench_main(argc - 2, argv + 2);
-  if (cmd == "serve" || cmd == "batch") {
+  if (cmd == "serve") return nalar::cli::serve_main(argc - 2, argv + 2);
+  if (cmd == "batch") {
     // Named in DESIGN.md's contract, built by their own issues; say so instead of failing vaguely.
-    std::cerr << "nalar " << cmd << ": not built yet; this build has inspect, run and bench\n";
+    std::cerr << "nalar " << cmd << ": not built yet; this build has inspect, run, bench and serve\n";
     return 2;
   }
   std::cerr << "nalar: unknown command '" << cmd << "'\n\n" << kUsage;

@@ -1,0 +1,124 @@
+// A small HTTP/1.1 server: one epoll thread owns every socket (accept, read, frame, write) and
+// never runs handlers; handlers run on a worker pool and may answer later from any thread
+// through their Responder. Keep-alive and pipelining (one request in flight per connection),
+// Content-Length bodies, 100-continue, slow clients cost only buffer space.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "nalar/status.h"
+#include "serving/http/http_parser.h"
+
+namespace nalar::serving::http {
+
+struct HttpResponse {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+};
+
+// Where finished responses wait for the event loop; outlives the server if a handler does.
+struct CompletionQueue {
+  struct Done {
+    uint64_t conn_id;
+    std::string bytes;
+    bool close;
+  };
+  std::mutex mu;
+  std::vector<Done> done;
+  int event_fd = -1;
+  bool closed = false;
+  std::atomic<bool> stopping{false};
+  void push(Done d);
+};
+
+// Answers one request, once, from any thread. Dropping it unanswered sends a 500.
+class Responder {
+ public:
+  Responder(std::shared_ptr<CompletionQueue> queue, uint64_t conn_id, bool keep_alive)
+      : queue_(std::move(queue)), conn_id_(conn_id), keep_alive_(keep_alive) {}
+  ~Responder();
+  void send(HttpResponse response);
+
+ private:
+  std::shared_ptr<CompletionQueue> queue_;
+  uint64_t conn_id_;
+  bool keep_alive_;
+  std::atomic<bool> sent_{false};
+};
+
+using Handler = std::function<void(HttpRequest&&, std::shared_ptr<Responder>)>;
+
+struct HttpServerOptions {
+  std::string host = "0.0.0.0";
+  int port = 8000;  // 0: any free port (see HttpServer::port())
+  size_t max_body_bytes = 64u << 20;
+  int worker_threads = 4;
+  int idle_timeout_s = 120;  // connections with nothing in flight are closed after this
+};
+
+class HttpServer {
+ public:
+  HttpServer(HttpServerOptions options, Handler handler);
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  Status start();
+  int port() const { return port_; }
+  // Stops accepting, lets in-flight requests finish and their responses go out (up to
+  // `drain_timeout_ms`), then closes every connection and joins the threads.
+  void stop(int drain_timeout_ms = 30000);
+
+ private:
+  struct Conn;
+  void loop();
+  void worker();
+  void accept_all();
+  void on_readable(Conn& c);
+  void on_writable(Conn& c);
+  void process_input(Conn& c);
+  void update_interest(Conn& c);
+  void flush_or_update(Conn& c);
+  void close_conn(uint64_t id);
+  void queue_error(Conn& c, int status, const std::string& message);
+  void post(std::function<void()> task);
+  void drain_completions();
+
+  HttpServerOptions options_;
+  Handler handler_;
+  int port_ = 0;
+  int listen_fd_ = -1;
+  int epoll_fd_ = -1;
+  std::thread loop_thread_;
+  std::vector<std::thread> workers_;
+  std::shared_ptr<CompletionQueue> completions_;
+  std::atomic<int64_t> drain_deadline_ms_{0};
+
+  // Loop-thread state.
+  std::unordered_map<uint64_t, std::unique_ptr<Conn>> conns_;
+  int64_t accept_paused_until_ms_ = 0;  // out of descriptors: stop polling the listener a while
+  uint64_t next_id_ = 1;
+
+  std::mutex task_mu_;
+  std::condition_variable task_cv_;
+  std::deque<std::function<void()>> tasks_;
+  bool tasks_closed_ = false;
+};
+
+// Serialises a response; `close` adds "Connection: close".
+std::string serialize_response(const HttpResponse& r, bool close);
+
+}  // namespace nalar::serving::http

@@ -1,0 +1,61 @@
+// One loaded version of a model: its session, completed config, labels, statistics and
+// scheduler. Held by shared_ptr: requests that hold it finish on this version even after the
+// repository has moved on to another one.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "nalar/session.h"
+#include "serving/infer_request.h"
+#include "serving/model_config.h"
+#include "serving/scheduler.h"
+
+namespace nalar::serving {
+
+class ModelVersion {
+ public:
+  // Loads <dir>/<version>/<model file> with an already parsed config (completed here when
+  // `generated` or partial). `labels` are the lines of the model's labels file, if any.
+  static Result<std::shared_ptr<ModelVersion>> load(const std::string& model_path, int64_t version,
+                                                    ModelConfig config, bool generated,
+                                                    std::vector<std::string> labels,
+                                                    const SessionOptions& session_options,
+                                                    std::vector<std::string>* warnings);
+  ~ModelVersion();
+
+  const std::string& name() const { return config_.name(); }
+  int64_t version() const { return version_; }
+  const ModelConfig& config() const { return config_; }
+  const Session& session() const { return *session_; }
+  ModelStats& stats() const { return *stats_; }
+  const std::vector<std::string>& labels() const { return labels_; }
+  size_t pending() const { return scheduler_->queue_size(); }
+
+  // Validates the request against the config and queues it; `done` gets the response (outputs
+  // filtered and post-processed as the request asked) or the reason it failed.
+  void infer(InferRequest request, InferCallback done);
+
+  // Checks names, dtypes and shapes of the inputs; returns the batch size (1 when not batching).
+  Result<int64_t> validate_inputs(const NamedTensors& inputs) const;
+
+ private:
+  ModelVersion() = default;
+  Status warm_up(const std::string& model_path) const;
+  Result<InferResponse> finish(const InferRequest& request, NamedTensors outputs) const;
+
+  int64_t version_ = 0;
+  ModelConfig config_;
+  std::unique_ptr<Session> session_;
+  std::vector<std::string> labels_;
+  std::unique_ptr<ModelStats> stats_;
+  std::unique_ptr<Scheduler> scheduler_;  // last: stopped (drained) before the rest goes
+};
+
+// Top-k classification of a tensor's last dimension (Triton's classification extension):
+// strings "value:index" or "value:index:label", one row of k per batch row when batched.
+Result<Tensor> classify(const Tensor& scores, int k, bool batched,
+                        const std::vector<std::string>& labels);
+
+}  // namespace nalar::serving
