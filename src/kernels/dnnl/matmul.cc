@@ -1,6 +1,8 @@
 // MatMul (numpy batch broadcasting, 1-D operands) and Gemm (transA/transB, alpha, beta, C
 // broadcast). float32 runs on oneDNN's matmul with constant B packed once per shape; other
 // numeric types use a direct loop.
+#include <algorithm>
+#include <cmath>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -39,13 +41,19 @@ struct MatmulPrimitive {
 std::shared_ptr<const MatmulPrimitive> make_matmul(const memory::desc& src, const memory::desc& wei,
                                                    const memory::desc& dst,
                                                    const memory::desc* bias, float alpha,
-                                                   const void* const_b, memory* shared) {
+                                                   const void* const_b, memory* shared,
+                                                   bool gelu = false) {
   auto p = std::make_shared<MatmulPrimitive>();
   p->src_md = src;
   p->wei_user = wei;
   p->dst_md = dst;
   dnnl::primitive_attr attr = dnnl_util::user_scratch_attr();
   if (alpha != 1.0f) attr.set_output_scales(0, {alpha});
+  if (gelu) {
+    dnnl::post_ops ops;
+    ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_gelu_erf, 0.0f, 0.0f);
+    attr.set_post_ops(ops);
+  }
   if (bias) {
     p->has_bias = true;
     p->bias_md = *bias;
@@ -322,8 +330,70 @@ class GemmKernel : public Kernel {
   MatmulCache cache_;
 };
 
+// com.nalar FusedMatMul: Y = act(A x W + bias) with W[K,N] and bias[N] constants (the MatMul +
+// bias fusion's node). A's leading dims fold into the GEMM's rows; W is packed once.
+class FusedMatMulKernel : public Kernel {
+ public:
+  Status prepare(const KernelConfig& cfg) override {
+    const Tensor* w = cfg.constant(1);
+    const Tensor* bias = cfg.constant(2);
+    if (!w || !bias || w->dtype() != DataType::kFloat || bias->dtype() != DataType::kFloat ||
+        w->rank() != 2 || bias->rank() != 1 || bias->size() != w->dim(1))
+      return invalid_argument(
+          "FusedMatMul: needs constant float W[K,N] and bias[N] (a graph fusion's node)");
+    const std::string act = cfg.node.get_string("activation", "");
+    if (!act.empty() && act != "Gelu")
+      return unimplemented("FusedMatMul: activation '" + act + "' is not supported");
+    gelu_ = act == "Gelu";
+    w_ = *w;
+    bias_ = *bias;
+    return Status::ok();
+  }
+
+  Status compute(KernelContext& ctx) const override {
+    const Tensor* a = ctx.input(0);
+    if (!a || a->dtype() != DataType::kFloat || a->rank() < 1)
+      return invalid_argument("FusedMatMul: A must be a float tensor of rank >= 1");
+    const int64_t k = w_.dim(0), n = w_.dim(1);
+    if (a->shape().back() != k)
+      return invalid_argument("FusedMatMul: A " + shape_to_string(a->shape()) +
+                              " does not match W " + shape_to_string(w_.shape()));
+    Shape out(a->shape().begin(), a->shape().end() - 1);
+    out.push_back(n);
+    Tensor& y = ctx.output(0);
+    y = Tensor::create(DataType::kFloat, out);
+    if (y.size() == 0) return Status::ok();
+    const int64_t rows = a->size() / std::max<int64_t>(k, 1);
+    if (k == 0) {  // an empty sum: the bias alone, through the activation
+      float* yp = y.data<float>();
+      for (int64_t r = 0; r < rows; ++r)
+        for (int64_t j = 0; j < n; ++j) {
+          const double v = bias_.data<float>()[j];
+          yp[r * n + j] =
+              static_cast<float>(gelu_ ? 0.5 * v * (1.0 + std::erf(v * 0.70710678118654752)) : v);
+        }
+      return Status::ok();
+    }
+    return dnnl_util::guard("FusedMatMul", [&]() -> Status {
+      auto prim = cache_.get({rows}, [&](memory* shared) {
+        memory::desc bias = dnnl_util::plain_md({1, n});
+        return make_matmul(dnnl_util::plain_md({rows, k}), dnnl_util::plain_md({k, n}),
+                           dnnl_util::plain_md({rows, n}), &bias, 1.0f, w_.raw(), shared, gelu_);
+      });
+      prim->run(a->raw(), w_.raw(), bias_.raw(), y.raw());
+      return Status::ok();
+    });
+  }
+
+ private:
+  Tensor w_, bias_;
+  bool gelu_ = false;
+  MatmulCache cache_;
+};
+
 }  // namespace
 
+NALAR_REGISTER_KERNEL("com.nalar", "FusedMatMul", 1, kMaxOpset, FusedMatMulKernel);
 NALAR_REGISTER_KERNEL("", "MatMul", 1, kMaxOpset, MatMulKernel);
 NALAR_REGISTER_KERNEL("", "Gemm", 1, kMaxOpset, GemmKernel);
 

@@ -474,6 +474,8 @@ class MvnKernel : public Kernel {
 NALAR_REGISTER_KERNEL("", "BatchNormalization", 1, kMaxOpset, BatchNormKernel);
 NALAR_REGISTER_KERNEL("", "InstanceNormalization", 1, kMaxOpset, InstanceNormKernel);
 NALAR_REGISTER_KERNEL("", "LayerNormalization", 17, kMaxOpset, LayerNormKernel);
+// The LayerNorm fusion's node, runnable whatever ai.onnx opset the model imports.
+NALAR_REGISTER_KERNEL("com.nalar", "LayerNormalization", 1, kMaxOpset, LayerNormKernel);
 NALAR_REGISTER_KERNEL("", "LRN", 1, kMaxOpset, LrnKernel);
 NALAR_REGISTER_KERNEL("", "MeanVarianceNormalization", 9, kMaxOpset, MvnKernel);
 
