@@ -4,6 +4,10 @@
 //   GELU as x * (1 + Erf(x / sqrt 2)) * 0.5 (or (x * 0.5) * (...))  -> com.microsoft Gelu
 //   MatMul(X, constant W[K,N]) + constant bias[N]  -> com.nalar FusedMatMul (bias in the GEMM)
 //   FusedMatMul -> Gelu                             -> FusedMatMul with activation "Gelu"
+//   [Transpose ->] MatMul [<- Transpose] [-> Div/Mul scalar] [-> Transpose]
+//                                                   -> com.nalar PermutedMatMul (strided)
+//   Add -> fused LayerNormalization                 -> com.nalar SkipLayerNormalization
+//   Add -> Softmax (last axis)                      -> com.nalar AddSoftmax
 // Every intermediate value must be read by the matched nodes only (one reader each, never a
 // graph output or captured by a subgraph), so the rewrite cannot change what anyone observes.
 #include <cmath>
@@ -293,13 +297,127 @@ bool try_matmul_gelu(Matcher& m, size_t i) {
   return true;
 }
 
+Attribute ints_attr(const std::string& name, const std::vector<int64_t>& v) {
+  Attribute a;
+  a.name = name;
+  a.type = AttrType::kInts;
+  a.ints = v;
+  return a;
+}
+
+// The Transpose (with an explicit perm) producing `value` for node `reader` alone.
+std::optional<size_t> transpose_into(const Matcher& m, const std::string& value, size_t reader) {
+  auto p = m.info().producer.find(value);
+  if (p == m.info().producer.end() || m.sole_reader(value) != reader) return std::nullopt;
+  const Node* t = m.op(p->second, "Transpose", 1);
+  if (!t || !t->has("perm")) return std::nullopt;
+  return p->second;
+}
+
+// Transpose -> MatMul <- Transpose, then optionally Div/Mul by a scalar and a Transpose of the
+// product: one strided PermutedMatMul (attention's Q x K^T / sqrt(d) and probs x V).
+bool try_permuted_matmul(Matcher& m, size_t i) {
+  const Graph& g = m.graph();
+  const Node* mm = m.op(i, "MatMul", 2);
+  if (!mm) return false;
+  Node fused;
+  fused.op_type = "PermutedMatMul";
+  fused.domain = "com.nalar";
+  fused.name = mm->name.empty() ? mm->outputs[0] + "_permuted" : mm->name + "_permuted";
+  fused.inputs = mm->inputs;
+  std::vector<size_t> absorbed;
+  const char* perm_names[2] = {"perm_a", "perm_b"};
+  for (size_t k = 0; k < 2; ++k) {
+    if (mm->inputs[0] == mm->inputs[1]) break;
+    if (auto t = transpose_into(m, mm->inputs[k], i)) {
+      fused.inputs[k] = g.nodes[*t].inputs[0];
+      fused.attributes[perm_names[k]] = ints_attr(perm_names[k], g.nodes[*t].get_ints("perm"));
+      absorbed.push_back(*t);
+    }
+  }
+  std::string out = mm->outputs[0];
+  size_t last = i;
+  if (auto is = m.sole_reader(out)) {
+    const Node& sn = g.nodes[*is];
+    const bool div = m.op(*is, "Div", 2) && sn.inputs[0] == out;
+    const bool mul = m.op(*is, "Mul", 2) != nullptr;
+    auto c_name = (div || mul) ? Matcher::other(sn, out) : std::nullopt;
+    auto c = c_name ? m.scalar(*c_name) : std::nullopt;
+    if (c && *c != 0.0 && std::isfinite(*c)) {
+      fused.attributes["alpha"] = float_attr("alpha", static_cast<float>(div ? 1.0 / *c : *c));
+      absorbed.push_back(last);
+      last = *is;
+      out = sn.outputs[0];
+    }
+  }
+  if (auto it = m.sole_reader(out)) {
+    const Node* t = m.op(*it, "Transpose", 1);
+    if (t && t->has("perm")) {
+      fused.attributes["perm_y"] = ints_attr("perm_y", t->get_ints("perm"));
+      absorbed.push_back(last);
+      last = *it;
+      out = t->outputs[0];
+    }
+  }
+  if (absorbed.empty()) return false;
+  fused.outputs = {out};
+  m.graph().nodes[last] = std::move(fused);
+  for (size_t a : absorbed)
+    if (a != last) m.dead().insert(a);
+  return true;
+}
+
+// Add(A, B) read only by a fused LayerNormalization with Scale and B given
+//   -> com.nalar SkipLayerNormalization(A, B, Scale, B)
+bool try_skip_layer_norm(Matcher& m, size_t i) {
+  const Graph& g = m.graph();
+  const Node* add = m.op(i, "Add", 2);
+  if (!add || add->inputs[0] == add->inputs[1]) return false;
+  auto il = m.sole_reader(add->outputs[0]);
+  if (!il) return false;
+  const Node& ln = g.nodes[*il];
+  if (ln.op_type != "LayerNormalization" || ln.domain != "com.nalar" || ln.inputs.size() != 3 ||
+      ln.inputs[0] != add->outputs[0] || ln.outputs.size() != 1 || ln.get_int("axis", -1) != -1)
+    return false;
+  Node fused;
+  fused.name = ln.name + "_skip";
+  fused.op_type = "SkipLayerNormalization";
+  fused.domain = "com.nalar";
+  fused.inputs = {add->inputs[0], add->inputs[1], ln.inputs[1], ln.inputs[2]};
+  fused.outputs = ln.outputs;
+  fused.attributes["epsilon"] = float_attr("epsilon", ln.get_float("epsilon", 1e-5f));
+  replace(m, *il, std::move(fused), {i});
+  return true;
+}
+
+// Add(A, B) read only by a Softmax over the last axis -> com.nalar AddSoftmax(A, B).
+bool try_add_softmax(Matcher& m, size_t i, int64_t opset) {
+  const Node* add = m.op(i, "Add", 2);
+  if (!add) return false;
+  auto is = m.sole_reader(add->outputs[0]);
+  const Node* sm = is ? m.op(*is, "Softmax", 1) : nullptr;
+  if (!sm) return false;
+  // Before opset 13, Softmax flattens at `axis` (default 1): the last axis only when said so.
+  const int64_t axis = sm->get_int("axis", opset >= 13 ? -1 : 1);
+  if (axis != -1) return false;
+  Node fused;
+  fused.name = sm->name + "_add";
+  fused.op_type = "AddSoftmax";
+  fused.domain = "com.nalar";
+  fused.inputs = add->inputs;
+  fused.outputs = sm->outputs;
+  replace(m, *is, std::move(fused), {i});
+  return true;
+}
+
 }  // namespace
 
 Result<bool> fuse_transformer_patterns(Graph& graph, const PassContext& ctx) {
   if (ctx.opset("") < 7) return false;  // numpy broadcasting for the elementwise ops
   bool changed = false;
   // One pattern family per sweep: a rewrite invalidates the use counts the others rely on.
-  for (auto pattern : {try_layer_norm, try_gelu, try_matmul_bias, try_matmul_gelu}) {
+  for (auto pattern : {try_layer_norm, try_gelu, try_matmul_bias, try_matmul_gelu,
+                       try_permuted_matmul, try_skip_layer_norm}) {
     Matcher m(graph);
     for (size_t i = 0; i < graph.nodes.size(); ++i)
       if (!m.dead().count(i)) pattern(m, i);
@@ -307,6 +425,13 @@ Result<bool> fuse_transformer_patterns(Graph& graph, const PassContext& ctx) {
       remove_nodes(graph, m.dead());
       changed = true;
     }
+  }
+  Matcher m(graph);
+  for (size_t i = 0; i < graph.nodes.size(); ++i)
+    if (!m.dead().count(i)) try_add_softmax(m, i, ctx.opset(""));
+  if (!m.dead().empty()) {
+    remove_nodes(graph, m.dead());
+    changed = true;
   }
   return changed;
 }

@@ -174,6 +174,59 @@ TEST(TransformerFusion, GeluOnInputBecomesGelu) {
   expect_same_outputs(p, {4, 7});
 }
 
+onnx::NodeProto* transpose(Pattern& p, const std::string& in, const std::string& out,
+                           const std::vector<int64_t>& perm) {
+  auto* n = p.node("Transpose", {in}, out);
+  auto* a = n->add_attribute();
+  a->set_name("perm");
+  a->set_type(onnx::AttributeProto::INTS);
+  for (int64_t v : perm) a->add_ints(v);
+  return n;
+}
+
+// Attention's core: softmax-free Q x K^T / c x V with the head transposes around it.
+TEST(TransformerFusion, AttentionTransposesBecomeStrides) {
+  Pattern p;
+  p.io({2, 5, 3, 4}, {2, 5, 3, 4});
+  p.constant("c", {}, {2.0f});
+  transpose(p, "x", "q", {0, 2, 1, 3});
+  transpose(p, "x", "kt", {0, 2, 3, 1});
+  transpose(p, "x", "v", {0, 2, 1, 3});
+  p.node("MatMul", {"q", "kt"}, "s");
+  p.node("Div", {"s", "c"}, "sc");
+  p.node("MatMul", {"sc", "v"}, "o");
+  transpose(p, "o", "y", {0, 2, 1, 3});
+  EXPECT_EQ(op_types(optimized(p)),
+            (std::vector<std::string>{"com.nalar:PermutedMatMul", "com.nalar:PermutedMatMul"}));
+  expect_same_outputs(p, {2, 5, 3, 4});
+}
+
+// Residual Add then LayerNorm -> one SkipLayerNormalization; a broadcast residual too.
+TEST(TransformerFusion, ResidualAddLayerNormBecomesSkipLayerNorm) {
+  for (bool broadcast : {false, true}) {
+    Pattern p;
+    p.io({2, 3, 8}, {2, 3, 8});
+    p.constant("r", broadcast ? std::vector<int64_t>{3, 8} : std::vector<int64_t>{2, 3, 8},
+               wave(broadcast ? 24 : 48, 1.5f));
+    p.node("Add", {"x", "r"}, "sum");
+    layer_norm(p, "sum", "y", 8);
+    EXPECT_EQ(op_types(optimized(p)),
+              (std::vector<std::string>{"com.nalar:SkipLayerNormalization"}));
+    expect_same_outputs(p, {2, 3, 8});
+  }
+}
+
+// Scores plus a broadcast additive mask, then Softmax -> one AddSoftmax.
+TEST(TransformerFusion, MaskAddSoftmaxBecomesAddSoftmax) {
+  Pattern p;
+  p.io({2, 3, 4, 6}, {2, 3, 4, 6});
+  p.constant("mask", {2, 1, 1, 6}, {0, 0, 0, -10000, 0, -10000, 0, 0, 0, 0, 0, -10000});
+  p.node("Add", {"x", "mask"}, "s");
+  p.node("Softmax", {"s"}, "y");
+  EXPECT_EQ(op_types(optimized(p)), (std::vector<std::string>{"com.nalar:AddSoftmax"}));
+  expect_same_outputs(p, {2, 3, 4, 6});
+}
+
 // A bias that does not match W's columns is a broadcast, not a GEMM bias: left alone.
 TEST(TransformerFusion, MatMulWithNonBiasAddIsKept) {
   Pattern p;
