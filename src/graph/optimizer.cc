@@ -39,7 +39,10 @@ Status optimize_graph(Graph& graph, const std::map<std::string, int64_t>& opsets
   using Pass = Result<bool> (*)(Graph&, const graph::PassContext&);
   std::vector<Pass> passes = {graph::eliminate_dead_code, graph::eliminate_identities,
                               graph::fold_constants, graph::fold_conv_batchnorm};
-  if (level >= kOptExtended) passes.push_back(graph::fold_conv_mul_add);
+  if (level >= kOptExtended) {
+    passes.push_back(graph::fold_conv_mul_add);
+    passes.push_back(graph::fuse_transformer_patterns);
+  }
   constexpr int kMaxRounds = 8;
   for (int round = 0; round < kMaxRounds; ++round) {
     bool changed = false;

@@ -1,6 +1,8 @@
 // MatMul (numpy batch broadcasting, 1-D operands) and Gemm (transA/transB, alpha, beta, C
 // broadcast). float32 runs on oneDNN's matmul with constant B packed once per shape; other
 // numeric types use a direct loop.
+#include <algorithm>
+#include <cmath>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -39,13 +41,19 @@ struct MatmulPrimitive {
 std::shared_ptr<const MatmulPrimitive> make_matmul(const memory::desc& src, const memory::desc& wei,
                                                    const memory::desc& dst,
                                                    const memory::desc* bias, float alpha,
-                                                   const void* const_b, memory* shared) {
+                                                   const void* const_b, memory* shared,
+                                                   bool gelu = false) {
   auto p = std::make_shared<MatmulPrimitive>();
   p->src_md = src;
   p->wei_user = wei;
   p->dst_md = dst;
   dnnl::primitive_attr attr = dnnl_util::user_scratch_attr();
   if (alpha != 1.0f) attr.set_output_scales(0, {alpha});
+  if (gelu) {
+    dnnl::post_ops ops;
+    ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_gelu_erf, 0.0f, 0.0f);
+    attr.set_post_ops(ops);
+  }
   if (bias) {
     p->has_bias = true;
     p->bias_md = *bias;
@@ -322,8 +330,240 @@ class GemmKernel : public Kernel {
   MatmulCache cache_;
 };
 
+// com.nalar FusedMatMul: Y = act(A x W + bias) with W[K,N] and bias[N] constants (the MatMul +
+// bias fusion's node). A's leading dims fold into the GEMM's rows; W is packed once.
+class FusedMatMulKernel : public Kernel {
+ public:
+  Status prepare(const KernelConfig& cfg) override {
+    const Tensor* w = cfg.constant(1);
+    const Tensor* bias = cfg.constant(2);
+    if (!w || !bias || w->dtype() != DataType::kFloat || bias->dtype() != DataType::kFloat ||
+        w->rank() != 2 || bias->rank() != 1 || bias->size() != w->dim(1))
+      return invalid_argument(
+          "FusedMatMul: needs constant float W[K,N] and bias[N] (a graph fusion's node)");
+    const std::string act = cfg.node.get_string("activation", "");
+    if (!act.empty() && act != "Gelu")
+      return unimplemented("FusedMatMul: activation '" + act + "' is not supported");
+    gelu_ = act == "Gelu";
+    w_ = *w;
+    bias_ = *bias;
+    return Status::ok();
+  }
+
+  Status compute(KernelContext& ctx) const override {
+    const Tensor* a = ctx.input(0);
+    if (!a || a->dtype() != DataType::kFloat || a->rank() < 1)
+      return invalid_argument("FusedMatMul: A must be a float tensor of rank >= 1");
+    const int64_t k = w_.dim(0), n = w_.dim(1);
+    if (a->shape().back() != k)
+      return invalid_argument("FusedMatMul: A " + shape_to_string(a->shape()) +
+                              " does not match W " + shape_to_string(w_.shape()));
+    Shape out(a->shape().begin(), a->shape().end() - 1);
+    out.push_back(n);
+    Tensor& y = ctx.output(0);
+    y = Tensor::create(DataType::kFloat, out);
+    if (y.size() == 0) return Status::ok();
+    const int64_t rows = a->size() / std::max<int64_t>(k, 1);
+    if (k == 0) {  // an empty sum: the bias alone, through the activation
+      float* yp = y.data<float>();
+      for (int64_t r = 0; r < rows; ++r)
+        for (int64_t j = 0; j < n; ++j) {
+          const double v = bias_.data<float>()[j];
+          yp[r * n + j] =
+              static_cast<float>(gelu_ ? 0.5 * v * (1.0 + std::erf(v * 0.70710678118654752)) : v);
+        }
+      return Status::ok();
+    }
+    return dnnl_util::guard("FusedMatMul", [&]() -> Status {
+      auto prim = cache_.get({rows}, [&](memory* shared) {
+        memory::desc bias = dnnl_util::plain_md({1, n});
+        return make_matmul(dnnl_util::plain_md({rows, k}), dnnl_util::plain_md({k, n}),
+                           dnnl_util::plain_md({rows, n}), &bias, 1.0f, w_.raw(), shared, gelu_);
+      });
+      prim->run(a->raw(), w_.raw(), bias_.raw(), y.raw());
+      return Status::ok();
+    });
+  }
+
+ private:
+  Tensor w_, bias_;
+  bool gelu_ = false;
+  MatmulCache cache_;
+};
+
+// A copy of float tensor `x` transposed by `perm` (empty: x itself).
+Tensor permuted(const Tensor& x, const std::vector<int64_t>& perm) {
+  if (perm.empty()) return x;
+  const size_t r = perm.size();
+  Shape out(r);
+  std::vector<int64_t> in_strides(r, 1);
+  for (size_t d = r - 1; d-- > 0;)
+    in_strides[d] = in_strides[d + 1] * x.dim(static_cast<int64_t>(d + 1));
+  for (size_t d = 0; d < r; ++d) out[d] = x.dim(perm[d]);
+  Tensor y = Tensor::create(DataType::kFloat, out);
+  const float* xp = x.data<float>();
+  float* yp = y.data<float>();
+  std::vector<int64_t> idx(r, 0);
+  for (int64_t i = 0; i < y.size(); ++i) {
+    int64_t off = 0;
+    for (size_t d = 0; d < r; ++d) off += idx[d] * in_strides[static_cast<size_t>(perm[d])];
+    yp[i] = xp[off];
+    for (size_t d = r; d-- > 0;) {
+      if (++idx[d] < out[d]) break;
+      idx[d] = 0;
+    }
+  }
+  return y;
+}
+
+bool is_permutation(const std::vector<int64_t>& perm, int64_t rank) {
+  if (perm.empty()) return true;
+  if (static_cast<int64_t>(perm.size()) != rank) return false;
+  std::vector<bool> seen(perm.size(), false);
+  for (int64_t p : perm) {
+    if (p < 0 || p >= rank || seen[static_cast<size_t>(p)]) return false;
+    seen[static_cast<size_t>(p)] = true;
+  }
+  return true;
+}
+
+// com.nalar PermutedMatMul: Y = transpose(alpha * transpose(A, perm_a) x transpose(B, perm_b),
+// perm_y), what attention's Transpose -> MatMul [-> Div] [-> Transpose] chains compute. The
+// transposes become strides of oneDNN memory descriptors, so nothing is copied; shapes oneDNN
+// cannot take that way (broadcast batches, no fast kernel) copy explicitly and run MatMul.
+class PermutedMatMulKernel : public Kernel {
+ public:
+  Status prepare(const KernelConfig& cfg) override {
+    perm_a_ = cfg.node.get_ints("perm_a");
+    perm_b_ = cfg.node.get_ints("perm_b");
+    perm_y_ = cfg.node.get_ints("perm_y");
+    alpha_ = cfg.node.get_float("alpha", 1.0f);
+    return inner_.prepare(cfg);
+  }
+
+  Status compute(KernelContext& ctx) const override {
+    const Tensor* a = ctx.input(0);
+    const Tensor* b = ctx.input(1);
+    if (!a || !b || a->dtype() != DataType::kFloat || b->dtype() != DataType::kFloat)
+      return invalid_argument("PermutedMatMul: A and B must be float tensors");
+    if (!is_permutation(perm_a_, a->rank()) || !is_permutation(perm_b_, b->rank()))
+      return invalid_argument("PermutedMatMul: perm_a/perm_b do not match the inputs' ranks");
+    const int64_t r = a->rank();
+    if (r >= 2 && r == b->rank() && r <= DNNL_MAX_NDIMS && is_permutation(perm_y_, r)) {
+      bool done = false;
+      Status st = dnnl_util::guard("PermutedMatMul", [&]() -> Status {
+        done = strided(*a, *b, ctx.output(0));
+        return Status::ok();
+      });
+      NALAR_RETURN_IF_ERROR(st);
+      if (done) return Status::ok();
+    }
+    // The general path: explicit copies around the plain MatMul.
+    Tensor pa = permuted(*a, perm_a_), pb = permuted(*b, perm_b_);
+    KernelContext inner_ctx({&pa, &pb}, 1, ctx.num_threads(), ctx.scope());
+    NALAR_RETURN_IF_ERROR(inner_.compute(inner_ctx));
+    Tensor y = inner_ctx.output(0);
+    if (alpha_ != 1.0f) {
+      Tensor scaled = Tensor::create(DataType::kFloat, y.shape());
+      for (int64_t i = 0; i < y.size(); ++i) scaled.data<float>()[i] = y.data<float>()[i] * alpha_;
+      y = scaled;
+    }
+    if (!is_permutation(perm_y_, y.rank()))
+      return invalid_argument("PermutedMatMul: perm_y does not match the product's rank");
+    ctx.output(0) = permuted(y, perm_y_);
+    return Status::ok();
+  }
+
+ private:
+  struct Prim {
+    dnnl::matmul prim;
+    memory::desc a, b, y;
+    bool fast = false;
+  };
+
+  // The strided view of x transposed by perm: dims and strides.
+  static void view(const Tensor& x, const std::vector<int64_t>& perm, dims& d, dims& st) {
+    const size_t r = static_cast<size_t>(x.rank());
+    dims dense(r, 1);
+    for (size_t i = r - 1; i-- > 0;) dense[i] = dense[i + 1] * x.dim(static_cast<int64_t>(i + 1));
+    d.assign(r, 0);
+    st.assign(r, 0);
+    for (size_t i = 0; i < r; ++i) {
+      const size_t src = perm.empty() ? i : static_cast<size_t>(perm[i]);
+      d[i] = x.dim(static_cast<int64_t>(src));
+      st[i] = dense[src];
+    }
+  }
+
+  // Runs the whole product as one strided oneDNN matmul; false when the shapes do not allow it.
+  bool strided(const Tensor& a, const Tensor& b, Tensor& y) const {
+    dims ad, as, bd, bs;
+    view(a, perm_a_, ad, as);
+    view(b, perm_b_, bd, bs);
+    const size_t r = ad.size();
+    for (size_t i = 0; i + 2 < r; ++i)
+      if (ad[i] != bd[i]) return false;
+    if (ad[r - 1] != bd[r - 2] || ad[r - 1] == 0) return false;
+    dims raw(ad.begin(), ad.end());
+    raw[r - 1] = bd[r - 1];
+    Shape final_shape(r);
+    for (size_t i = 0; i < r; ++i)
+      final_shape[i] = raw[perm_y_.empty() ? i : static_cast<size_t>(perm_y_[i])];
+    y = Tensor::create(DataType::kFloat, final_shape);
+    if (y.size() == 0) return true;
+    dims fdense(r, 1), ys(r, 0);
+    for (size_t i = r - 1; i-- > 0;) fdense[i] = fdense[i + 1] * final_shape[i + 1];
+    for (size_t i = 0; i < r; ++i)
+      ys[perm_y_.empty() ? i : static_cast<size_t>(perm_y_[i])] = fdense[i];
+    std::vector<int64_t> key(a.shape().begin(), a.shape().end());
+    key.push_back(-1);
+    key.insert(key.end(), b.shape().begin(), b.shape().end());
+    std::shared_ptr<const Prim> p;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto it = cache_.find(key);
+      if (it != cache_.end()) {
+        p = it->second;
+      } else {
+        auto made = std::make_shared<Prim>();
+        made->a = memory::desc(ad, memory::data_type::f32, as);
+        made->b = memory::desc(bd, memory::data_type::f32, bs);
+        made->y = memory::desc(raw, memory::data_type::f32, ys);
+        try {
+          dnnl::primitive_attr attr = dnnl_util::user_scratch_attr();
+          if (alpha_ != 1.0f) attr.set_output_scales(0, {alpha_});
+          dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(made->a, made->b, made->y), attr,
+                                          dnnl_util::engine());
+          if (std::string(pd.impl_info_str()).rfind("ref", 0) != 0) {
+            made->prim = dnnl::matmul(pd);
+            made->fast = true;
+          }
+        } catch (const dnnl::error&) {
+          // no implementation for these strides: the copying path
+        }
+        if (cache_.size() >= dnnl_util::kMaxShapesPerKernel) cache_.clear();
+        cache_.emplace(key, made);
+        p = made;
+      }
+    }
+    if (!p->fast) return false;
+    dnnl_util::execute(p->prim, {{DNNL_ARG_SRC, dnnl_util::wrap(p->a, a.raw())},
+                                 {DNNL_ARG_WEIGHTS, dnnl_util::wrap(p->b, b.raw())},
+                                 {DNNL_ARG_DST, dnnl_util::wrap(p->y, y.raw())}});
+    return true;
+  }
+
+  std::vector<int64_t> perm_a_, perm_b_, perm_y_;
+  float alpha_ = 1.0f;
+  MatMulKernel inner_;
+  mutable std::mutex mu_;
+  mutable std::map<std::vector<int64_t>, std::shared_ptr<const Prim>> cache_;
+};
+
 }  // namespace
 
+NALAR_REGISTER_KERNEL("com.nalar", "PermutedMatMul", 1, kMaxOpset, PermutedMatMulKernel);
+NALAR_REGISTER_KERNEL("com.nalar", "FusedMatMul", 1, kMaxOpset, FusedMatMulKernel);
 NALAR_REGISTER_KERNEL("", "MatMul", 1, kMaxOpset, MatMulKernel);
 NALAR_REGISTER_KERNEL("", "Gemm", 1, kMaxOpset, GemmKernel);
 

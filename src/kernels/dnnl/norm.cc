@@ -469,11 +469,98 @@ class MvnKernel : public Kernel {
   std::vector<int64_t> axes_;
 };
 
+// com.nalar SkipLayerNormalization: LayerNormalization(A + B) over the last axis, with Scale
+// and B of that axis' size: the residual Add and the LayerNorm after it in one pass over the
+// rows (what the transformer fusion emits for post-LN encoders).
+class SkipLayerNormKernel : public Kernel {
+ public:
+  Status prepare(const KernelConfig& cfg) override {
+    epsilon_ = cfg.node.get_float("epsilon", 1e-5f);
+    return Status::ok();
+  }
+
+  Status compute(KernelContext& ctx) const override {
+    const Tensor* a = ctx.input(0);
+    const Tensor* b = ctx.input(1);
+    const Tensor* scale = ctx.input(2);
+    const Tensor* bias = ctx.input(3);
+    if (!a || !b || !scale) return invalid_argument("SkipLayerNormalization: missing input");
+    for (const Tensor* t : {a, b, scale, bias})
+      if (t && t->dtype() != DataType::kFloat)
+        return invalid_argument("SkipLayerNormalization: float tensors only");
+    NALAR_ASSIGN_OR_RETURN(Shape shape, broadcast_shapes(a->shape(), b->shape(), kOp));
+    if (shape.empty()) return invalid_argument("SkipLayerNormalization: scalar input");
+    const int64_t inner = shape.back();
+    if (scale->size() != inner || (bias && bias->size() != inner) || scale->rank() != 1 ||
+        (bias && bias->rank() != 1))
+      return invalid_argument("SkipLayerNormalization: Scale and B must have " +
+                              std::to_string(inner) + " elements");
+    Tensor& y = ctx.output(0);
+    y = Tensor::create(DataType::kFloat, shape);
+    if (y.size() == 0) return Status::ok();
+    const int64_t rows = y.size() / inner;
+    float* yp = y.data<float>();
+    // y holds A + B first (broadcast when the shapes differ), then is normalised in place.
+    const bool same = a->shape() == shape && b->shape() == shape;
+    std::vector<int64_t> sa, sb;
+    if (!same) {
+      sa = broadcast_strides(a->shape(), shape);
+      sb = broadcast_strides(b->shape(), shape);
+    }
+    const float* ap = a->data<float>();
+    const float* bp = b->data<float>();
+    const float* gp = scale->data<float>();
+    const float* betap = bias ? bias->data<float>() : nullptr;
+    const float eps = epsilon_;
+    parallel_for(rows, 8, [&](int64_t begin, int64_t end) {
+      for (int64_t r = begin; r < end; ++r) {
+        float* yr = yp + r * inner;
+        if (same) {
+          const float* ar = ap + r * inner;
+          const float* br = bp + r * inner;
+#pragma omp simd
+          for (int64_t j = 0; j < inner; ++j) yr[j] = ar[j] + br[j];
+        } else {
+          for (int64_t j = 0; j < inner; ++j) {
+            int64_t rem = r * inner + j, ao = 0, bo = 0;
+            for (size_t d = shape.size(); d-- > 0;) {
+              const int64_t v = rem % shape[d];
+              rem /= shape[d];
+              ao += v * sa[d];
+              bo += v * sb[d];
+            }
+            yr[j] = ap[ao] + bp[bo];
+          }
+        }
+        float s = 0;
+#pragma omp simd reduction(+ : s)
+        for (int64_t j = 0; j < inner; ++j) s += yr[j];
+        const float mu = s / static_cast<float>(inner);
+        float v = 0;
+#pragma omp simd reduction(+ : v)
+        for (int64_t j = 0; j < inner; ++j) v += (yr[j] - mu) * (yr[j] - mu);
+        const float inv = 1.0f / std::sqrt(v / static_cast<float>(inner) + eps);
+#pragma omp simd
+        for (int64_t j = 0; j < inner; ++j)
+          yr[j] = (yr[j] - mu) * inv * gp[j] + (betap ? betap[j] : 0.0f);
+      }
+    });
+    return Status::ok();
+  }
+
+ private:
+  static constexpr const char* kOp = "SkipLayerNormalization";
+  float epsilon_ = 1e-5f;
+};
+
 }  // namespace
 
+NALAR_REGISTER_KERNEL("com.nalar", "SkipLayerNormalization", 1, kMaxOpset, SkipLayerNormKernel);
 NALAR_REGISTER_KERNEL("", "BatchNormalization", 1, kMaxOpset, BatchNormKernel);
 NALAR_REGISTER_KERNEL("", "InstanceNormalization", 1, kMaxOpset, InstanceNormKernel);
 NALAR_REGISTER_KERNEL("", "LayerNormalization", 17, kMaxOpset, LayerNormKernel);
+// The LayerNorm fusion's node, runnable whatever ai.onnx opset the model imports.
+NALAR_REGISTER_KERNEL("com.nalar", "LayerNormalization", 1, kMaxOpset, LayerNormKernel);
 NALAR_REGISTER_KERNEL("", "LRN", 1, kMaxOpset, LrnKernel);
 NALAR_REGISTER_KERNEL("", "MeanVarianceNormalization", 9, kMaxOpset, MvnKernel);
 

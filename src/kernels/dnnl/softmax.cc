@@ -1,6 +1,7 @@
 // Softmax and LogSoftmax. Before opset 13 the input is flattened to 2-D at `axis` (default 1)
 // and normalised over the second dim; from 13 on it is normalised along `axis` (default -1).
 // float32 runs on oneDNN's vectorised softmax/logsoftmax, other float types on a direct loop.
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <memory>
@@ -9,6 +10,7 @@
 #include "core/dispatch.h"
 #include "kernels/common.h"
 #include "kernels/dnnl/dnnl_context.h"
+#include "kernels/fast_math.h"
 #include "kernels/kernel.h"
 
 namespace nalar {
@@ -133,8 +135,62 @@ struct LogSoftmaxOp : SoftmaxKernel {
   LogSoftmaxOp() : SoftmaxKernel(true) {}
 };
 
+// com.nalar AddSoftmax: Softmax(A + B) over the last axis, B broadcast (attention scores plus
+// the additive mask): one pass per row instead of an Add and a Softmax over the scores.
+class AddSoftmaxKernel : public Kernel {
+ public:
+  Status compute(KernelContext& ctx) const override {
+    const Tensor* a = ctx.input(0);
+    const Tensor* b = ctx.input(1);
+    if (!a || !b || a->dtype() != DataType::kFloat || b->dtype() != DataType::kFloat)
+      return invalid_argument("AddSoftmax: A and B must be float tensors");
+    NALAR_ASSIGN_OR_RETURN(Shape shape, broadcast_shapes(a->shape(), b->shape(), "AddSoftmax"));
+    if (shape.empty()) return invalid_argument("AddSoftmax: needs an axis to normalise over");
+    Tensor& y = ctx.output(0);
+    y = Tensor::create(DataType::kFloat, shape);
+    if (y.size() == 0) return Status::ok();
+    const size_t r = shape.size();
+    const int64_t inner = shape.back(), rows = y.size() / inner;
+    Shape as = a->shape(), bs = b->shape();
+    while (as.size() < r) as.insert(as.begin(), 1);
+    while (bs.size() < r) bs.insert(bs.begin(), 1);
+    const std::vector<int64_t> sa = broadcast_strides(as, shape), sb = broadcast_strides(bs, shape);
+    const int64_t la = sa[r - 1], lb = sb[r - 1];  // 0 (broadcast) or 1
+    const float* ap = a->data<float>();
+    const float* bp = b->data<float>();
+    float* yp = y.data<float>();
+    parallel_for(rows, 4, [&](int64_t begin, int64_t end) {
+      for (int64_t row = begin; row < end; ++row) {
+        int64_t rem = row, ao = 0, bo = 0;
+        for (size_t d = r - 1; d-- > 0;) {
+          const int64_t v = rem % shape[d];
+          rem /= shape[d];
+          ao += v * sa[d];
+          bo += v * sb[d];
+        }
+        float* yr = yp + row * inner;
+        const float* ar = ap + ao;
+        const float* br = bp + bo;
+        float mx = -INFINITY;
+        for (int64_t j = 0; j < inner; ++j) {
+          yr[j] = ar[j * la] + br[j * lb];
+          mx = std::max(mx, yr[j]);
+        }
+        if (std::isinf(mx)) mx = 0;  // an all -inf row gives NaN, like Softmax
+        map_f8(yr, yr, inner, [mx](VecF8 v) { return fast_exp8(v - mx); });
+        float sum = 0;
+        for (int64_t j = 0; j < inner; ++j) sum += yr[j];
+        const float inv = 1.0f / sum;
+        for (int64_t j = 0; j < inner; ++j) yr[j] *= inv;
+      }
+    });
+    return Status::ok();
+  }
+};
+
 }  // namespace
 
+NALAR_REGISTER_KERNEL("com.nalar", "AddSoftmax", 1, kMaxOpset, AddSoftmaxKernel);
 NALAR_REGISTER_KERNEL("", "Softmax", 1, kMaxOpset, SoftmaxOp);
 NALAR_REGISTER_KERNEL("", "LogSoftmax", 1, kMaxOpset, LogSoftmaxOp);
 
