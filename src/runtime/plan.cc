@@ -29,7 +29,7 @@ namespace {
 // depends only on those inputs' shapes (activation and weights), which every oneDNN kernel's
 // primitive cache keys on, so a cached primitive always runs with the team size it was
 // created under (oneDNN sizes per-thread scratch at creation).
-constexpr int64_t kSerialElements0 = 4096;
+constexpr int64_t kSerialElements0 = 1 << 14;
 constexpr int64_t kSerialElements1 = 1 << 17;
 
 std::string op_key(const Node& n, int64_t opset) {
