@@ -21,7 +21,9 @@ std::string shape_to_string(const Shape& shape);
 // Owns a block of 64-byte-aligned memory, or borrows one kept alive by `keep_alive`.
 class Storage {
  public:
-  Storage(DataType dtype, size_t count);  // allocates; numeric data is zero-filled
+  // Allocates; numeric data is zero-filled unless `zero_fill` is false (strings are always
+  // constructed).
+  Storage(DataType dtype, size_t count, bool zero_fill = true);
   Storage(void* data, size_t bytes, std::shared_ptr<void> keep_alive);  // borrows
   ~Storage();
   Storage(const Storage&) = delete;
@@ -45,6 +47,9 @@ class Tensor {
 
   // A new zero-filled tensor (empty strings for kString).
   static Tensor create(DataType dtype, Shape shape);
+  // A new tensor whose numeric contents are uninitialised: for outputs a kernel overwrites
+  // completely (saves the zero-fill pass on every run). Strings are still empty strings.
+  static Tensor empty(DataType dtype, Shape shape);
   // Copies `count` elements from `values`.
   template <class T>
   static Tensor from_vector(const std::vector<T>& values, Shape shape) {

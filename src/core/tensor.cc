@@ -24,7 +24,8 @@ std::string shape_to_string(const Shape& shape) {
   return s + "]";
 }
 
-Storage::Storage(DataType dtype, size_t count) : dtype_(dtype), count_(count), owned_(true) {
+Storage::Storage(DataType dtype, size_t count, bool zero_fill)
+    : dtype_(dtype), count_(count), owned_(true) {
   bytes_ = count * dtype_size(dtype);
   size_t alloc = (bytes_ + kAlignment - 1) / kAlignment * kAlignment;
   if (alloc == 0) alloc = kAlignment;
@@ -33,7 +34,7 @@ Storage::Storage(DataType dtype, size_t count) : dtype_(dtype), count_(count), o
   if (dtype == DataType::kString) {
     auto* s = static_cast<std::string*>(data_);
     for (size_t i = 0; i < count; ++i) new (s + i) std::string();
-  } else {
+  } else if (zero_fill) {
     std::memset(data_, 0, bytes_);
   }
 }
@@ -59,6 +60,15 @@ Tensor Tensor::create(DataType dtype, Shape shape) {
   return t;
 }
 
+Tensor Tensor::empty(DataType dtype, Shape shape) {
+  Tensor t;
+  t.dtype_ = dtype;
+  t.shape_ = std::move(shape);
+  t.size_ = shape_size(t.shape_);
+  t.storage_ = std::make_shared<Storage>(dtype, static_cast<size_t>(t.size_), false);
+  return t;
+}
+
 Tensor Tensor::wrap(DataType dtype, Shape shape, void* data, std::shared_ptr<void> keep_alive) {
   Tensor t;
   t.dtype_ = dtype;
@@ -77,7 +87,7 @@ Tensor Tensor::reshaped(Shape shape) const {
 
 Tensor Tensor::clone() const {
   if (!defined()) return Tensor();
-  Tensor t = create(dtype_, shape_);
+  Tensor t = empty(dtype_, shape_);
   if (dtype_ == DataType::kString) {
     const auto* src = data<std::string>();
     auto* dst = t.data<std::string>();

@@ -165,7 +165,7 @@ template <class A, class B, class O, class F>
 Status binary_op(const Tensor& a, const Tensor& b, Tensor& out, const char* op, int64_t grain,
                  F f) {
   NALAR_ASSIGN_OR_RETURN(BroadcastPlan p, make_broadcast_plan({a.shape(), b.shape()}, op));
-  out = Tensor::create(dtype_of<O>, p.out_shape);
+  out = Tensor::empty(dtype_of<O>, p.out_shape);
   if (p.total > 0) binary_loop(p, a.data<A>(), b.data<B>(), out.data<O>(), grain, f);
   return Status::ok();
 }

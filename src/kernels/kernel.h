@@ -70,6 +70,10 @@ class Kernel {
   // Reads attributes and constant inputs once; rejects what this kernel cannot run.
   virtual Status prepare(const KernelConfig& /*config*/) { return Status::ok(); }
   virtual Status compute(KernelContext& ctx) const = 0;
+  // True when prepare() copied constant input `i` into a private (e.g. pre-packed) form and
+  // compute() never reads the original: the plan may then drop its own reference so the
+  // weights are not held twice.
+  virtual bool releases_constant_input(size_t /*i*/) const { return false; }
 };
 
 using KernelFactory = std::function<std::unique_ptr<Kernel>()>;

@@ -32,7 +32,7 @@ concept HasVectorForm = requires(VecF8 v) {
 
 template <class Op, class T>
 Status run_unary(const Tensor& x, Tensor& out, const UnaryParams& p) {
-  Tensor y = Tensor::create(x.dtype(), x.shape());
+  Tensor y = Tensor::empty(x.dtype(), x.shape());
   if constexpr (HasVectorForm<Op> && (std::is_same_v<T, float> || kIsHalf<T>)) {
     const T* src = x.data<T>();
     T* dst = y.data<T>();

@@ -1,12 +1,14 @@
 #include "onnx/loader.h"
 
+#include <fcntl.h>
+#include <google/protobuf/io/zero_copy_stream_impl.h>
 #include <onnx/onnx_pb.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
-#include <new>
 #include <limits>
-#include <sstream>
+#include <new>
 
 namespace nalar {
 
@@ -23,10 +25,15 @@ Result<std::string> read_file(const std::string& path) {
   if (fs::is_directory(path, ec)) return invalid_argument(path + ": is a directory, not a file");
   std::ifstream in(path, std::ios::binary);
   if (!in) return not_found(path + ": cannot open for reading");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) return invalid_argument(path + ": read error");
-  return ss.str();
+  // One read into a buffer of the file's size: a stringstream would grow by copies and hand
+  // back yet another copy, tripling the peak memory of loading a large model.
+  const auto size = fs::file_size(path, ec);
+  if (ec) return invalid_argument(path + ": cannot read its size");
+  std::string bytes(static_cast<size_t>(size), '\0');
+  in.read(bytes.data(), static_cast<std::streamsize>(size));
+  if (in.bad() || static_cast<uintmax_t>(in.gcount()) != size)
+    return invalid_argument(path + ": read error");
+  return bytes;
 }
 
 // Reads `length` bytes at `offset` from an external data file, refusing paths that leave the
@@ -130,7 +137,7 @@ Result<Tensor> tensor_from_proto(const onnx::TensorProto& proto, const std::stri
       return invalid_argument(what + ": raw data has " + std::to_string(raw.size()) +
                               " bytes, shape " + shape_to_string(shape) + " of " +
                               dtype_name(dtype) + " needs " + std::to_string(expected_bytes));
-    Tensor t = Tensor::create(dtype, shape);
+    Tensor t = Tensor::empty(dtype, shape);  // overwritten just below
     if (expected_bytes) std::memcpy(t.raw(), raw.data(), expected_bytes);
     return t;
   }
@@ -150,7 +157,7 @@ Result<Tensor> tensor_from_proto(const onnx::TensorProto& proto, const std::stri
   if (have != count)
     return invalid_argument(what + ": has " + std::to_string(have) + " values, shape " +
                             shape_to_string(shape) + " needs " + std::to_string(count));
-  Tensor t = Tensor::create(dtype, shape);
+  Tensor t = Tensor::empty(dtype, shape);  // every element is written below
   switch (dtype) {
     case DataType::kFloat: copy_field<float>(proto.float_data(), t); break;
     case DataType::kComplex64:
@@ -235,7 +242,8 @@ TensorInfo info_from_proto(const onnx::ValueInfoProto& vi) {
   return info;
 }
 
-Result<Graph> graph_from_proto(const onnx::GraphProto& g, const std::string& base_dir);
+Result<Graph> graph_from_proto(const onnx::GraphProto& g, const std::string& base_dir,
+                               onnx::GraphProto* owned = nullptr);
 
 Result<Attribute> attribute_from_proto(const onnx::AttributeProto& a, const std::string& base_dir) {
   Attribute attr;
@@ -270,13 +278,18 @@ Result<Attribute> attribute_from_proto(const onnx::AttributeProto& a, const std:
   return attr;
 }
 
-Result<Graph> graph_from_proto(const onnx::GraphProto& g, const std::string& base_dir) {
+// `owned`, when given, is `g` itself, writable: each initializer's bytes are freed as soon as
+// they are converted, so the weights are not held twice while loading.
+Result<Graph> graph_from_proto(const onnx::GraphProto& g, const std::string& base_dir,
+                               onnx::GraphProto* owned) {
   Graph graph;
   graph.name = g.name();
-  for (const auto& t : g.initializer()) {
+  for (int i = 0; i < g.initializer_size(); ++i) {
+    const auto& t = g.initializer(i);
     auto tensor = tensor_from_proto(t, base_dir);
     if (!tensor.is_ok()) return tensor.status().with_context("initializer");
     graph.initializers[t.name()] = std::move(tensor).value();
+    if (owned) std::string().swap(*owned->mutable_initializer(i)->mutable_raw_data());
   }
   for (const auto& sp : g.sparse_initializer()) {
     auto tensor = tensor_from_sparse(sp, base_dir);
@@ -304,31 +317,37 @@ Result<Graph> graph_from_proto(const onnx::GraphProto& g, const std::string& bas
   return graph;
 }
 
-Result<Model> convert_model(const void* data, size_t size, const std::string& base_dir,
+Result<Model> convert_model(onnx::ModelProto& proto, const std::string& base_dir,
                             const std::string& source);
+
+Status parse_model(const void* data, size_t size, const std::string& source,
+                   onnx::ModelProto& proto) {
+  if (size == 0) return invalid_argument(source + ": the model file is empty");
+  if (size > static_cast<size_t>(std::numeric_limits<int>::max()))
+    return invalid_argument(source + ": larger than 2 GiB; keep weights in external data files");
+  if (!proto.ParseFromArray(data, static_cast<int>(size)))
+    return invalid_argument(source +
+                            ": not a valid ONNX model (the protobuf could not be parsed; the file "
+                            "is truncated, corrupt, or not an ONNX model)");
+  return Status::ok();
+}
 
 }  // namespace
 
 Result<Model> load_model_bytes(const void* data, size_t size, const std::string& base_dir,
                                const std::string& source) {
-  if (size == 0) return invalid_argument(source + ": the model file is empty");
-  if (size > static_cast<size_t>(std::numeric_limits<int>::max()))
-    return invalid_argument(source + ": larger than 2 GiB; keep weights in external data files");
   try {
-    return convert_model(data, size, base_dir, source);
+    onnx::ModelProto proto;
+    NALAR_RETURN_IF_ERROR(parse_model(data, size, source, proto));
+    return convert_model(proto, base_dir, source);
   } catch (const std::bad_alloc&) {
     return Status(StatusCode::kResourceExhausted, source + ": out of memory while loading");
   }
 }
 
 namespace {
-Result<Model> convert_model(const void* data, size_t size, const std::string& base_dir,
+Result<Model> convert_model(onnx::ModelProto& proto, const std::string& base_dir,
                             const std::string& source) {
-  onnx::ModelProto proto;
-  if (!proto.ParseFromArray(data, static_cast<int>(size)))
-    return invalid_argument(source +
-                            ": not a valid ONNX model (the protobuf could not be parsed; the file "
-                            "is truncated, corrupt, or not an ONNX model)");
   if (!proto.has_graph() || (proto.graph().node_size() == 0 && proto.graph().output_size() == 0))
     return invalid_argument(source + ": not an ONNX model (it has no graph)");
   if (proto.ir_version() < kMinIrVersion || proto.ir_version() > kMaxIrVersion)
@@ -346,7 +365,7 @@ Result<Model> convert_model(const void* data, size_t size, const std::string& ba
   if (proto.graph().output_size() == 0)
     return invalid_argument(source + ": the graph declares no outputs");
 
-  auto graph = graph_from_proto(proto.graph(), base_dir);
+  auto graph = graph_from_proto(proto.graph(), base_dir, proto.mutable_graph());
   if (!graph.is_ok()) return graph.status().with_context(source);
   model.graph = std::move(graph).value();
   return model;
@@ -354,10 +373,34 @@ Result<Model> convert_model(const void* data, size_t size, const std::string& ba
 }  // namespace
 
 Result<Model> load_model_file(const std::string& path) {
-  NALAR_ASSIGN_OR_RETURN(std::string bytes, read_file(path));
   std::string dir = fs::path(path).parent_path().string();
   if (dir.empty()) dir = ".";
-  return load_model_bytes(bytes.data(), bytes.size(), dir, path);
+  std::error_code ec;
+  if (!fs::exists(path, ec)) return not_found(path + ": no such file");
+  if (fs::is_directory(path, ec)) return invalid_argument(path + ": is a directory, not a file");
+  const auto size = fs::file_size(path, ec);
+  if (ec) return not_found(path + ": cannot open for reading");
+  if (size == 0) return invalid_argument(path + ": the model file is empty");
+  if (size > static_cast<uintmax_t>(std::numeric_limits<int>::max()))
+    return invalid_argument(path + ": larger than 2 GiB; keep weights in external data files");
+  try {
+    onnx::ModelProto proto;
+    {
+      // Parsed straight from the file in blocks: the file's bytes are never held whole beside
+      // the parsed message, and each initializer's bytes go once converted.
+      const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd < 0) return not_found(path + ": cannot open for reading");
+      google::protobuf::io::FileInputStream stream(fd, 1 << 20);
+      stream.SetCloseOnDelete(true);
+      if (!proto.ParseFromZeroCopyStream(&stream))
+        return invalid_argument(path +
+                                ": not a valid ONNX model (the protobuf could not be parsed; the "
+                                "file is truncated, corrupt, or not an ONNX model)");
+    }
+    return convert_model(proto, dir, path);
+  } catch (const std::bad_alloc&) {
+    return Status(StatusCode::kResourceExhausted, path + ": out of memory while loading");
+  }
 }
 
 Result<Tensor> load_tensor_file(const std::string& path) {

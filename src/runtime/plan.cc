@@ -1,5 +1,7 @@
 #include "runtime/plan.h"
 
+#include <omp.h>
+
 #include <algorithm>
 #include <new>
 #include <set>
@@ -21,6 +23,14 @@ int Plan::slot_of(const std::string& name) const {
 }
 
 namespace {
+
+// A step whose first two inputs are this small runs on the calling thread alone: waking an
+// OpenMP team costs more than such a step's whole work (the small-model path). The choice
+// depends only on those inputs' shapes (activation and weights), which every oneDNN kernel's
+// primitive cache keys on, so a cached primitive always runs with the team size it was
+// created under (oneDNN sizes per-thread scratch at creation).
+constexpr int64_t kSerialElements0 = 1 << 14;
+constexpr int64_t kSerialElements1 = 1 << 17;
 
 std::string op_key(const Node& n, int64_t opset) {
   return "(" + (n.domain.empty() ? std::string("ai.onnx") : n.domain) + ", " + n.op_type + ", " +
@@ -114,10 +124,14 @@ Status Plan::build(const Graph& source, const PlanOptions& options,
 
   std::vector<std::string> unsupported;
   std::vector<std::vector<int>> implicit_uses;
+  // Per initializer slot: uses, and uses by kernels that keep their own packed copy.
+  std::map<int, std::pair<int, int>> constant_uses;
   for (size_t idx : order) {
     const Node& node = g.nodes[idx];
     Step step;
     step.node = &node;
+    for (const auto& [name, attr] : node.attributes)
+      if (attr.g || !attr.graphs.empty()) step.has_subgraph = true;
     KernelConfig config{node, 0, {}, options.num_threads, nullptr};
     auto op = options.opsets.find(node.domain);
     config.opset = op == options.opsets.end() ? 0 : op->second;
@@ -165,6 +179,12 @@ Status Plan::build(const Graph& source, const PlanOptions& options,
       }
       return st.with_context(node.describe());
     }
+    for (size_t i = 0; i < step.inputs.size(); ++i)
+      if (config.constant_inputs[i]) {
+        auto& uses = constant_uses[step.inputs[i]];
+        ++uses.first;
+        if (step.kernel->releases_constant_input(i)) ++uses.second;
+      }
     std::vector<int> implicit;
     for (const auto& c : sub_captures) {
       if (!defined.count(c)) NALAR_RETURN_IF_ERROR(capture(c));
@@ -193,6 +213,30 @@ Status Plan::build(const Graph& source, const PlanOptions& options,
     for (int in : implicit_uses[s]) last_use[static_cast<size_t>(in)] = static_cast<int>(s);
   }
   for (int o : output_slots_) last_use[static_cast<size_t>(o)] = -1;
+
+  // Drop initializers whose every reader pre-packed them (and that nothing else can see:
+  // graph outputs, subgraph captures), so the weights are not held twice.
+  std::set<int> kept;
+  for (int o : output_slots_) kept.insert(o);
+  for (const auto& implicit : implicit_uses) kept.insert(implicit.begin(), implicit.end());
+  std::vector<std::pair<int, Tensor>> constants;
+  for (auto& [slot, t] : constants_) {
+    auto it = constant_uses.find(slot);
+    const bool release = it != constant_uses.end() && it->second.first > 0 &&
+                         it->second.first == it->second.second && !kept.count(slot);
+    if (!release) constants.emplace_back(slot, std::move(t));
+  }
+  const bool dropped_any = constants.size() != constants_.size();
+  constants_ = std::move(constants);
+  if (dropped_any) {
+    std::set<int> live;
+    for (const auto& [slot, t] : constants_) live.insert(slot);
+    for (auto it = graph_->initializers.begin(); it != graph_->initializers.end();) {
+      const int slot = slot_of(it->first);
+      const bool dropped = constant_uses.count(slot) && !live.count(slot) && !kept.count(slot);
+      it = dropped ? graph_->initializers.erase(it) : std::next(it);
+    }
+  }
   for (size_t slot = 0; slot < num_slots_; ++slot)
     if (last_use[slot] >= 0)
       steps_[static_cast<size_t>(last_use[slot])].release.push_back(static_cast<int>(slot));
@@ -214,6 +258,13 @@ Result<std::vector<Tensor>> Plan::run(const std::vector<Tensor>& inputs, const S
     slots[static_cast<size_t>(capture_slots_[i])] = *t;
   }
   Scope scope(this, &slots, outer);
+  // Steps may narrow the team to one thread; the caller gets its team size back on any exit.
+  struct TeamRestore {
+    int threads;
+    ~TeamRestore() {
+      if (threads > 1 && omp_get_max_threads() != threads) omp_set_num_threads(threads);
+    }
+  } restore{num_threads};
 
   for (const Step& step : steps_) {
     std::vector<const Tensor*> ins;
@@ -221,6 +272,13 @@ Result<std::vector<Tensor>> Plan::run(const std::vector<Tensor>& inputs, const S
     for (int s : step.inputs) {
       const Tensor* t = s >= 0 ? &slots[static_cast<size_t>(s)] : nullptr;
       ins.push_back(t && t->defined() ? t : nullptr);
+    }
+    if (num_threads > 1) {
+      const bool serial = !step.has_subgraph && !ins.empty() && ins[0] &&
+                          ins[0]->size() < kSerialElements0 &&
+                          (ins.size() < 2 || !ins[1] || ins[1]->size() < kSerialElements1);
+      const int want = serial ? 1 : num_threads;
+      if (omp_get_max_threads() != want) omp_set_num_threads(want);
     }
     KernelContext ctx(std::move(ins), step.outputs.size(), num_threads, &scope);
     Status st;

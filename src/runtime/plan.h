@@ -56,12 +56,13 @@ class Plan {
     std::vector<int> inputs;   // slot per input, -1 when omitted
     std::vector<int> outputs;  // slot per output, -1 when omitted
     std::vector<int> release;  // slots whose last use is this step
+    bool has_subgraph = false;  // If/Loop/Scan: never forced serial, its body decides per step
   };
 
   Status build(const Graph& graph, const PlanOptions& options,
                const std::vector<std::string>& outer_names);
 
-  std::shared_ptr<const Graph> graph_;  // keeps nodes alive for kernels that refer to them
+  std::shared_ptr<Graph> graph_;  // keeps nodes alive for kernels that refer to them
   std::map<std::string, int> slot_by_name_;
   size_t num_slots_ = 0;
   std::vector<std::pair<int, Tensor>> constants_;  // initializer slots

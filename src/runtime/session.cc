@@ -1,7 +1,9 @@
 #include "nalar/session.h"
 
 #include <omp.h>
+#include <xmmintrin.h>
 
+#include <algorithm>
 #include <new>
 #include <set>
 
@@ -11,12 +13,43 @@
 
 namespace nalar {
 
+namespace {
+
+// MXCSR bits: flush-to-zero (results) and denormals-are-zero (inputs).
+constexpr unsigned kFtzDaz = 0x8040;
+
+// The FTZ/DAZ mode (0 unknown, 1 off, 2 on) and team size last set on this caller's OpenMP
+// workers, which persist between runs: a parallel region sets them only when these change.
+thread_local int t_worker_ftz = 0;
+thread_local int t_worker_team = 0;
+
+void set_ftz(bool on) {
+  const unsigned csr = _mm_getcsr();
+  _mm_setcsr(on ? (csr | kFtzDaz) : (csr & ~kFtzDaz));
+}
+
+// Brings this caller's OpenMP workers to the wanted denormal mode. New workers inherit the
+// caller's MXCSR when created, existing ones need a parallel region.
+void prepare_workers(bool ftz, int threads) {
+  const int mode = ftz ? 2 : 1;
+  if (t_worker_ftz == mode && t_worker_team >= threads) return;
+#pragma omp parallel num_threads(threads)
+  set_ftz(ftz);
+  t_worker_ftz = mode;
+  t_worker_team = std::max(t_worker_team, threads);
+}
+
+}  // namespace
+
 // The session's internals: the model, its compiled plan, and the validated interface.
 class Runtime {
  public:
   static Result<std::unique_ptr<Runtime>> create(Model model, const SessionOptions& options) {
     auto rt = std::unique_ptr<Runtime>(new Runtime());
     rt->num_threads_ = options.num_threads > 0 ? options.num_threads : omp_get_num_procs();
+    rt->flush_denormals_ = options.flush_denormals;
+    // Kernels parallelise only the outermost level; nested teams would oversubscribe.
+    omp_set_max_active_levels(1);
     rt->model_ = std::move(model);
     NALAR_RETURN_IF_ERROR(
         optimize_graph(rt->model_.graph, rt->model_.opsets, options.optimization_level)
@@ -32,15 +65,21 @@ class Runtime {
     PlanOptions plan_options;
     plan_options.num_threads = rt->num_threads_;
     plan_options.opsets = rt->model_.opsets;
+    // Kernels may create oneDNN primitives while planning: under the team size runs use.
+    const int caller_threads = omp_get_max_threads();
+    omp_set_num_threads(rt->num_threads_);
     auto plan = Plan::compile(g, plan_options, {});
+    omp_set_num_threads(caller_threads);
     if (!plan.is_ok()) return plan.status().with_context(rt->model_.source);
     rt->plan_ = std::move(plan).value();
+    // The plan keeps what it needs (nodes, the constants kernels still read); dropping the
+    // session's copy lets weights that kernels pre-packed be freed.
+    rt->model_.graph = Graph();
     return rt;
   }
 
   Result<NamedTensors> run(const NamedTensors& named) const {
     std::vector<Tensor> feeds(inputs_.size());
-    std::set<std::string> seen;
     for (const auto& [name, tensor] : named) {
       size_t i = 0;
       while (i < inputs_.size() && inputs_[i].name != name) ++i;
@@ -49,7 +88,7 @@ class Runtime {
         for (const auto& in : inputs_) expected += (expected.empty() ? "'" : ", '") + in.name + "'";
         return invalid_argument("unknown input '" + name + "'; the model's inputs are " + expected);
       }
-      if (!seen.insert(name).second) return invalid_argument("input '" + name + "' given twice");
+      if (feeds[i].defined()) return invalid_argument("input '" + name + "' given twice");
       NALAR_RETURN_IF_ERROR(validate(inputs_[i], tensor));
       feeds[i] = tensor;
     }
@@ -58,13 +97,24 @@ class Runtime {
         return invalid_argument("missing input '" + inputs_[i].name + "' (" +
                                 describe(inputs_[i]) + ")");
 
-    omp_set_num_threads(num_threads_);
-    std::vector<Tensor> outs;
-    try {
-      NALAR_ASSIGN_OR_RETURN(outs, plan_->run(feeds, nullptr, num_threads_));
-    } catch (const std::bad_alloc&) {
-      return Status(StatusCode::kResourceExhausted, "out of memory while running the model");
-    }
+    // The team size stays the session's: oneDNN sizes per-thread scratch when a primitive is
+    // created, so running a cached primitive with more threads than that is unsafe, which
+    // rules out shrinking teams while several callers run at once.
+    const int threads = num_threads_;
+    if (omp_get_max_threads() != threads) omp_set_num_threads(threads);
+    const unsigned saved_csr = _mm_getcsr();
+    set_ftz(flush_denormals_);
+    if (threads > 1) prepare_workers(flush_denormals_, threads);
+    auto r = [&]() -> Result<std::vector<Tensor>> {
+      try {
+        return plan_->run(feeds, nullptr, threads);
+      } catch (const std::bad_alloc&) {
+        return Status(StatusCode::kResourceExhausted, "out of memory while running the model");
+      }
+    }();
+    _mm_setcsr(saved_csr);  // the caller's own floating-point mode is left as it was
+    if (!r.is_ok()) return r.status();
+    std::vector<Tensor> outs = std::move(r).value();
     NamedTensors result;
     for (size_t i = 0; i < outs.size(); ++i) result.emplace_back(outputs_[i].name, outs[i]);
     return result;
@@ -115,6 +165,7 @@ class Runtime {
   std::vector<TensorInfo> outputs_;
   std::set<std::string> optional_inputs_;
   int num_threads_ = 1;
+  bool flush_denormals_ = true;
 };
 
 Session::Session(std::unique_ptr<Runtime> runtime) : runtime_(std::move(runtime)) {}

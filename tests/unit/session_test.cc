@@ -75,3 +75,25 @@ TEST(Session, ManyThreadsRunOneSession) {
   for (auto& th : threads) th.join();
   for (int f : failures) EXPECT_EQ(f, 0);
 }
+
+// x + x on a denormal: flushed to zero by default (FTZ/DAZ), kept when the option is off, and
+// the caller's own floating-point mode is left as it was either way.
+TEST(Session, FlushDenormalsOption) {
+  onnx::ModelProto m = testmodels::single_op_model("Add", "", {4});
+  m.mutable_graph()->mutable_node(0)->add_input("x");
+  std::string bytes = testmodels::serialize(m);
+  const float tiny = 1e-39f;  // below FLT_MIN: a denormal
+  volatile float probe = tiny;
+  for (bool flush : {true, false}) {
+    SessionOptions options;
+    options.flush_denormals = flush;
+    auto s = Session::load_from_bytes(bytes.data(), bytes.size(), options);
+    ASSERT_TRUE(s.is_ok()) << s.status().message();
+    auto out = (*s)->run({{"x", Tensor::from_vector<float>({tiny, tiny, 1, tiny}, {4})}});
+    ASSERT_TRUE(out.is_ok()) << out.status().message();
+    const float* y = (*out)[0].second.data<float>();
+    EXPECT_EQ(y[0], flush ? 0.0f : 2 * tiny) << "flush=" << flush;
+    EXPECT_EQ(y[2], 2.0f);
+    EXPECT_NE(probe + probe, 0.0f);  // this thread still computes denormals
+  }
+}

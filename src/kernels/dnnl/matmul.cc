@@ -138,7 +138,7 @@ class MatMulKernel : public Kernel {
     full.push_back(m);
     full.push_back(n);
     Tensor& y = ctx.output(0);
-    y = Tensor::create(a->dtype(), out);
+    y = k == 0 ? Tensor::create(a->dtype(), out) : Tensor::empty(a->dtype(), out);
     if (y.size() == 0 || k == 0) return Status::ok();  // an empty sum is 0
 
     const size_t rank = full.size();
@@ -247,7 +247,7 @@ class GemmKernel : public Kernel {
       c_strides = broadcast_strides(c->shape(), {m, n});
     }
     Tensor& y = ctx.output(0);
-    y = Tensor::create(a->dtype(), {m, n});
+    y = k == 0 ? Tensor::create(a->dtype(), {m, n}) : Tensor::empty(a->dtype(), {m, n});
     if (y.size() == 0) return Status::ok();
     const bool use_c = c && beta_ != 0.0f && c->size() > 0;
 

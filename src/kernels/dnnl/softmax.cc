@@ -75,7 +75,7 @@ class SoftmaxKernel : public Kernel {
       }
     }
     Tensor& y = ctx.output(0);
-    y = Tensor::create(x->dtype(), x->shape());
+    y = Tensor::empty(x->dtype(), x->shape());
     if (y.size() == 0) return Status::ok();
     if (x->dtype() == DataType::kFloat) {
       return dnnl_util::guard(op, [&]() -> Status {
