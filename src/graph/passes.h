@@ -74,5 +74,7 @@ Result<bool> fold_constants(Graph& graph, const PassContext& ctx);
 Result<bool> fold_conv_batchnorm(Graph& graph, const PassContext& ctx);
 // Level 2: Conv followed by Mul/Add with a per-output-channel constant.
 Result<bool> fold_conv_mul_add(Graph& graph, const PassContext& ctx);
+// Level 2: Conv [+ residual Add] [+ activation] -> com.microsoft FusedConv.
+Result<bool> fuse_conv_activation(Graph& graph, const PassContext& ctx);
 
 }  // namespace nalar::graph
