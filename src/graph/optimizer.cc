@@ -52,6 +52,12 @@ Status optimize_graph(Graph& graph, const std::map<std::string, int64_t>& opsets
     }
     if (!changed) break;
   }
+  // Fusion comes after folding has settled, so that BatchNormalization and per-channel Mul/Add
+  // are already inside the Conv it fuses.
+  if (level >= kOptExtended) {
+    NALAR_ASSIGN_OR_RETURN(bool fused, graph::fuse_conv_activation(graph, ctx));
+    (void)fused;
+  }
   // Folding leaves replaced weights behind; one last sweep drops them.
   NALAR_ASSIGN_OR_RETURN(bool unused, graph::eliminate_dead_code(graph, ctx));
   (void)unused;

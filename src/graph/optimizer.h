@@ -16,8 +16,9 @@ namespace nalar {
 inline constexpr int kOptNone = 0;
 // Dead code, Identity/Dropout elimination, constant folding, Conv+BatchNormalization folding.
 inline constexpr int kOptBasic = 1;
-// Basic, plus Conv followed by a per-channel constant Mul or Add folded into the Conv, and the
-// transformer fusions (LayerNorm, GELU, MatMul + bias [+ GELU]).
+// Basic, plus Conv followed by a per-channel constant Mul or Add folded into the Conv, the
+// transformer fusions (LayerNorm, GELU, MatMul + bias [+ GELU]) and Conv [+ residual Add]
+// [+ activation] fused into com.microsoft FusedConv.
 inline constexpr int kOptExtended = 2;
 
 // Optimises the main graph of a model in place. `opsets` are the model's imports (domain ->

@@ -76,5 +76,7 @@ Result<bool> fold_conv_batchnorm(Graph& graph, const PassContext& ctx);
 Result<bool> fold_conv_mul_add(Graph& graph, const PassContext& ctx);
 // Level 2: decomposed LayerNorm and GELU, MatMul + bias (+ GELU) into fused nodes.
 Result<bool> fuse_transformer_patterns(Graph& graph, const PassContext& ctx);
+// Level 2: Conv [+ residual Add] [+ activation] -> com.microsoft FusedConv.
+Result<bool> fuse_conv_activation(Graph& graph, const PassContext& ctx);
 
 }  // namespace nalar::graph

@@ -8,6 +8,7 @@
 #include "kernels/common.h"
 #include "kernels/dnnl/conv_cache.h"
 #include "kernels/dnnl/window.h"
+#include "kernels/fast_math.h"
 #include "kernels/kernel.h"
 
 namespace nalar {
@@ -173,7 +174,17 @@ dims minus_one(const std::vector<int64_t>& v) {
 
 // The activation a fused convolution (com.microsoft FusedConv) applies after conv + B + Z.
 struct Activation {
-  enum Kind { kNone, kRelu, kLeakyRelu, kClip, kSigmoid, kTanh, kHardSigmoid } kind = kNone;
+  enum Kind {
+    kNone,
+    kRelu,
+    kLeakyRelu,
+    kClip,
+    kSigmoid,
+    kTanh,
+    kHardSigmoid,
+    kHardSwish,
+    kSwish
+  } kind = kNone;
   float a = 0, b = 0;
 
   static Result<Activation> read(const Node& node) {
@@ -195,6 +206,10 @@ struct Activation {
       act.kind = kTanh;
     } else if (name == "HardSigmoid") {
       act.kind = kHardSigmoid, act.a = param(0, 0.2f), act.b = param(1, 0.5f);
+    } else if (name == "HardSwish") {  // ONNX HardSwish: x * HardSigmoid(x; 1/6, 1/2)
+      act.kind = kHardSwish;
+    } else if (name == "Swish") {  // x * Sigmoid(x) (Nalar's conv fusion of SiLU)
+      act.kind = kSwish;
     } else {
       return unimplemented("FusedConv: activation '" + name + "' is not supported");
     }
@@ -225,7 +240,55 @@ struct Activation {
         ops.append_eltwise(1.0f, A::eltwise_linear, a, b);
         ops.append_eltwise(1.0f, A::eltwise_clip_v2, 0.0f, 1.0f);
         break;
+      case kHardSwish:
+        ops.append_eltwise(1.0f, A::eltwise_hardswish, 0.0f, 0.0f);
+        break;
+      case kSwish:
+        ops.append_eltwise(1.0f, A::eltwise_swish, 1.0f, 0.0f);
+        break;
     }
+  }
+
+  // The activation over n floats in place, vectorised and parallel.
+  void apply_inplace(float* y, int64_t n) const {
+    const float lo = a, hi = b;
+    auto clip = [](VecF8 v, float l, float h) {
+      v = v < l ? VecF8{} + l : v;
+      return v > h ? VecF8{} + h : v;
+    };
+    parallel_for(n, 1 << 14, [&](int64_t begin, int64_t end) {
+      float* p = y + begin;
+      const int64_t len = end - begin;
+      switch (kind) {
+        case kNone:
+          break;
+        case kRelu:
+          map_f8(p, p, len, [](VecF8 v) { return v > 0.0f ? v : VecF8{}; });
+          break;
+        case kLeakyRelu:
+          map_f8(p, p, len, [lo](VecF8 v) { return v > 0.0f ? v : v * lo; });
+          break;
+        case kClip:
+          map_f8(p, p, len, [&](VecF8 v) { return clip(v, lo, hi); });
+          break;
+        case kSigmoid:
+          map_f8(p, p, len, [](VecF8 v) { return fast_sigmoid8(v); });
+          break;
+        case kTanh:
+          map_f8(p, p, len, [](VecF8 v) { return fast_tanh8(v); });
+          break;
+        case kHardSigmoid:
+          map_f8(p, p, len, [&](VecF8 v) { return clip(v * lo + hi, 0.0f, 1.0f); });
+          break;
+        case kHardSwish:
+          map_f8(p, p, len,
+                 [&](VecF8 v) { return v * clip(v * (1.0f / 6.0f) + 0.5f, 0.0f, 1.0f); });
+          break;
+        case kSwish:
+          map_f8(p, p, len, [](VecF8 v) { return v * fast_sigmoid8(v); });
+          break;
+      }
+    });
   }
 
   double apply(double v) const {
@@ -244,6 +307,10 @@ struct Activation {
         return std::tanh(v);
       case kHardSigmoid:
         return std::min(1.0, std::max(0.0, a * v + b));
+      case kHardSwish:
+        return v * std::min(1.0, std::max(0.0, v / 6.0 + 0.5));
+      case kSwish:
+        return v / (1.0 + std::exp(-v));
     }
     return v;
   }
@@ -284,10 +351,24 @@ class ConvKernel : public Kernel {
     Shape out_shape{n, m};
     out_shape.insert(out_shape.end(), win.out.begin(), win.out.end());
     const Tensor* z = fused_ ? ctx.input(3) : nullptr;
-    if (z && (z->shape() != out_shape || z->dtype() != x->dtype()))
-      return invalid_argument("FusedConv: Z must match the output " + shape_to_string(out_shape) +
-                              ", got " + z->describe());
-    Tensor& y = ctx.output(0);
+    if (z && z->dtype() != x->dtype())
+      return invalid_argument("FusedConv: Z must have the output's type, got " + z->describe());
+    if (z && z->shape() != out_shape) {
+      // A broadcasting residual (possible after fusing Conv + Add): convolve alone, then add.
+      NALAR_ASSIGN_OR_RETURN(Shape full, broadcast_shapes(out_shape, z->shape(), "FusedConv"));
+      Tensor conv_only;
+      NALAR_RETURN_IF_ERROR(run_conv(x, w, b, nullptr, false, r, in, k, win, out_shape, conv_only));
+      return add_broadcast(conv_only, *z, full, ctx.output(0));
+    }
+    return run_conv(x, w, b, z, fused_, r, in, k, win, out_shape, ctx.output(0));
+  }
+
+  // activation(conv + z) into y when `with_act`, plain conv (+ z) otherwise.
+  Status run_conv(const Tensor* x, const Tensor* w, const Tensor* b, const Tensor* z, bool with_act,
+                  size_t r, const std::vector<int64_t>& in, const std::vector<int64_t>& k,
+                  const Window& win, const Shape& out_shape, Tensor& y) const {
+    const int64_t n = x->dim(0), c = x->dim(1), m = w->dim(0);
+    const Activation act = with_act ? act_ : Activation{};
     y = Tensor::create(x->dtype(), out_shape);
     if (y.size() == 0) return Status::ok();
     if (x->size() == 0 || w->size() == 0 || x->dtype() != DataType::kFloat) {
@@ -303,14 +384,14 @@ class ConvKernel : public Kernel {
         });
       }
       NALAR_RETURN_IF_ERROR(st);
-      if (!fused_) return Status::ok();
+      if (!z && act.kind == Activation::kNone) return Status::ok();
       return dispatch_float(x->dtype(), "FusedConv", [&](auto tag) -> Status {
         using T = typename decltype(tag)::type;
         T* yp = y.data<T>();
         for (int64_t i = 0; i < y.size(); ++i) {
           double v = static_cast<double>(yp[i]);
           if (z) v += static_cast<double>(z->data<T>()[i]);
-          yp[i] = static_cast<T>(act_.apply(v));
+          yp[i] = static_cast<T>(act.apply(v));
         }
         return Status::ok();
       });
@@ -323,18 +404,13 @@ class ConvKernel : public Kernel {
       const bool packed = const_w_.defined() && const_w_.raw() == w->raw();
       key.push_back(packed ? 1 : 0);
       key.push_back(z ? 1 : 0);
+      key.push_back(act.kind);
       auto prim = cache_.get(key, [&](dnnl::memory& shared_wei) {
         auto p = std::make_shared<ConvPrimitive>();
         using dnnl::memory;
         memory::desc src_u = dnnl_util::plain_md(dnnl_util::to_dims(x->shape()));
         memory::desc dst_u = dnnl_util::plain_md(dnnl_util::to_dims(out_shape));
         memory::desc wei_u = weights_md(group_, m, c, k, false);
-        dnnl::primitive_attr attr = dnnl_util::user_scratch_attr();
-        dnnl::post_ops ops;
-        if (z) ops.append_sum(1.0f);  // dst holds Z when the convolution accumulates
-        act_.append_to(ops);
-        attr.set_post_ops(ops);
-        p->has_sum = z != nullptr;
         memory::desc any_wei(wei_u.dims(), memory::data_type::f32, memory::format_tag::any);
         memory::desc any_act_src(src_u.dims(), memory::data_type::f32, memory::format_tag::any);
         memory::desc any_act_dst(dst_u.dims(), memory::data_type::f32, memory::format_tag::any);
@@ -351,6 +427,15 @@ class ConvKernel : public Kernel {
           pointwise &=
               k[i] == 1 && win.strides[i] == 1 && win.pad_begin[i] == 0 && win.pad_end_eff[i] == 0;
         const bool depthwise = group_ > 1 && group_ == c && group_ == m;
+        dnnl::primitive_attr attr = dnnl_util::user_scratch_attr();
+        dnnl::post_ops ops;
+        if (z) ops.append_sum(1.0f);  // dst holds Z when the convolution accumulates
+        // oneDNN's gemm convolution (the pointwise NCHW path) runs eltwise post-ops element by
+        // element (measured 50x slower than the GEMM's own sum): apply those afterwards.
+        p->post_act = pointwise && act.kind != Activation::kNone;
+        if (!p->post_act) act.append_to(ops);
+        attr.set_post_ops(ops);
+        p->has_sum = z != nullptr;
         memory::desc src_req = any_act_src, dst_req = any_act_dst;
         if (pointwise) {
           src_req = src_u;
@@ -397,6 +482,32 @@ class ConvKernel : public Kernel {
         return std::shared_ptr<const ConvPrimitive>(std::move(p));
       });
       prim->run(x->raw(), w->raw(), b ? b->raw() : nullptr, y.raw(), z ? z->raw() : nullptr);
+      if (prim->post_act) act.apply_inplace(y.data<float>(), y.size());
+      return Status::ok();
+    });
+  }
+
+  // out = activation(a + z) broadcast to `full`.
+  Status add_broadcast(const Tensor& a, const Tensor& z, const Shape& full, Tensor& out) const {
+    out = Tensor::create(a.dtype(), full);
+    const std::vector<int64_t> sa = broadcast_strides(a.shape(), full);
+    const std::vector<int64_t> sz = broadcast_strides(z.shape(), full);
+    return dispatch_float(a.dtype(), "FusedConv", [&](auto tag) -> Status {
+      using T = typename decltype(tag)::type;
+      const T* ap = a.data<T>();
+      const T* zp = z.data<T>();
+      T* op = out.data<T>();
+      std::vector<int64_t> idx(full.size(), 0);
+      for (int64_t i = 0; i < out.size(); ++i) {
+        int64_t ia = 0, iz = 0;
+        for (size_t d = 0; d < full.size(); ++d) ia += idx[d] * sa[d], iz += idx[d] * sz[d];
+        op[i] =
+            static_cast<T>(act_.apply(static_cast<double>(ap[ia]) + static_cast<double>(zp[iz])));
+        for (size_t d = full.size(); d-- > 0;) {
+          if (++idx[d] < full[d]) break;
+          idx[d] = 0;
+        }
+      }
       return Status::ok();
     });
   }

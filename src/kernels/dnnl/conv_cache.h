@@ -20,7 +20,8 @@ struct ConvPrimitive {
   dnnl::reorder src_reorder, wei_reorder, dst_reorder;
   dnnl::memory packed_wei;  // set when the weights were constant and got packed
   bool has_bias = false;
-  bool has_sum = false;  // a sum post-op: dst is pre-filled with the residual Z
+  bool has_sum = false;   // a sum post-op: dst is pre-filled with the residual Z
+  bool post_act = false;  // the caller applies the activation after run()
   dnnl::reorder sum_reorder;
 
   // Fills the layout fields from the primitive descriptor of a (de)convolution and packs
