@@ -79,7 +79,7 @@ int inspect_main(int argc, char** argv) {
     std::cerr << kHelp;
     return 2;
   }
-  auto model = load_model_file(args->positionals()[0]);
+  auto model = load_model_file(args->positionals()[0], {.infer_shapes = true});
   if (!model.is_ok()) {
     std::cerr << "nalar inspect: " << model.status().message() << "\n";
     return 1;
@@ -92,6 +92,11 @@ int inspect_main(int argc, char** argv) {
   std::map<std::string, int> hist;
   std::map<std::string, bool> supported;
   count_ops(m.graph, m, hist, supported);
+  // Intermediate values whose dtype and rank static inference could work out.
+  size_t node_values = 0, inferred = 0;
+  for (const auto& n : m.graph.nodes) node_values += n.outputs.size();
+  for (const auto& vi : m.graph.value_infos)
+    if (vi.dtype != DataType::kUndefined && vi.has_shape) ++inferred;
 
   if (args->has("--json")) {
     std::string s = "{\"model\": " + json_string(m.source) +
@@ -111,7 +116,8 @@ int inspect_main(int argc, char** argv) {
       s += (first ? "" : ", ") + json_string(op) + ": " + std::to_string(n);
       first = false;
     }
-    s += "}, \"unsupported_operators\": [";
+    s += "}, \"node_outputs\": " + std::to_string(node_values) +
+         ", \"inferred_types\": " + std::to_string(inferred) + ", \"unsupported_operators\": [";
     first = true;
     for (const auto& [op, ok] : supported)
       if (!ok) {
@@ -134,6 +140,8 @@ int inspect_main(int argc, char** argv) {
   std::cout << "outputs:\n";
   for (const auto& out : m.graph.outputs)
     std::cout << "  " << out.name << ": " << dtype_name(out.dtype) << " " << dims_text(out) << "\n";
+  std::cout << "inferred: dtype and shape of " << inferred << " of " << node_values
+            << " node outputs\n";
   std::cout << "operators (" << hist.size() << " kinds):\n";
   for (const auto& [op, n] : hist)
     std::cout << "  " << op << " x" << n << (supported[op] ? "" : "  (not supported by Nalar)")

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <google/protobuf/io/zero_copy_stream_impl.h>
 #include <onnx/onnx_pb.h>
+#include <onnx/shape_inference/implementation.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -318,7 +319,7 @@ Result<Graph> graph_from_proto(const onnx::GraphProto& g, const std::string& bas
 }
 
 Result<Model> convert_model(onnx::ModelProto& proto, const std::string& base_dir,
-                            const std::string& source);
+                            const std::string& source, const LoadOptions& options);
 
 Status parse_model(const void* data, size_t size, const std::string& source,
                    onnx::ModelProto& proto) {
@@ -335,11 +336,11 @@ Status parse_model(const void* data, size_t size, const std::string& source,
 }  // namespace
 
 Result<Model> load_model_bytes(const void* data, size_t size, const std::string& base_dir,
-                               const std::string& source) {
+                               const std::string& source, const LoadOptions& options) {
   try {
     onnx::ModelProto proto;
     NALAR_RETURN_IF_ERROR(parse_model(data, size, source, proto));
-    return convert_model(proto, base_dir, source);
+    return convert_model(proto, base_dir, source, options);
   } catch (const std::bad_alloc&) {
     return Status(StatusCode::kResourceExhausted, source + ": out of memory while loading");
   }
@@ -347,7 +348,7 @@ Result<Model> load_model_bytes(const void* data, size_t size, const std::string&
 
 namespace {
 Result<Model> convert_model(onnx::ModelProto& proto, const std::string& base_dir,
-                            const std::string& source) {
+                            const std::string& source, const LoadOptions& options) {
   if (!proto.has_graph() || (proto.graph().node_size() == 0 && proto.graph().output_size() == 0))
     return invalid_argument(source + ": not an ONNX model (it has no graph)");
   if (proto.ir_version() < kMinIrVersion || proto.ir_version() > kMaxIrVersion)
@@ -365,6 +366,15 @@ Result<Model> convert_model(onnx::ModelProto& proto, const std::string& base_dir
   if (proto.graph().output_size() == 0)
     return invalid_argument(source + ": the graph declares no outputs");
 
+  if (options.infer_shapes) {
+    // Errors are left for the runtime to report with its own, clearer messages.
+    try {
+      onnx::ShapeInferenceOptions inference;
+      inference.error_mode = 0;
+      onnx::shape_inference::InferShapes(proto, onnx::OpSchemaRegistry::Instance(), inference);
+    } catch (const std::exception&) {
+    }
+  }
   auto graph = graph_from_proto(proto.graph(), base_dir, proto.mutable_graph());
   if (!graph.is_ok()) return graph.status().with_context(source);
   model.graph = std::move(graph).value();
@@ -372,7 +382,7 @@ Result<Model> convert_model(onnx::ModelProto& proto, const std::string& base_dir
 }
 }  // namespace
 
-Result<Model> load_model_file(const std::string& path) {
+Result<Model> load_model_file(const std::string& path, const LoadOptions& options) {
   std::string dir = fs::path(path).parent_path().string();
   if (dir.empty()) dir = ".";
   std::error_code ec;
@@ -397,7 +407,7 @@ Result<Model> load_model_file(const std::string& path) {
                                 ": not a valid ONNX model (the protobuf could not be parsed; the "
                                 "file is truncated, corrupt, or not an ONNX model)");
     }
-    return convert_model(proto, dir, path);
+    return convert_model(proto, dir, path, options);
   } catch (const std::bad_alloc&) {
     return Status(StatusCode::kResourceExhausted, path + ": out of memory while loading");
   }

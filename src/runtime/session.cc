@@ -173,14 +173,14 @@ Session::~Session() = default;
 
 Result<std::unique_ptr<Session>> Session::load(const std::string& path,
                                                const SessionOptions& options) {
-  NALAR_ASSIGN_OR_RETURN(Model model, load_model_file(path));
+  NALAR_ASSIGN_OR_RETURN(Model model, load_model_file(path, {.infer_shapes = true}));
   NALAR_ASSIGN_OR_RETURN(auto rt, Runtime::create(std::move(model), options));
   return std::unique_ptr<Session>(new Session(std::move(rt)));
 }
 
 Result<std::unique_ptr<Session>> Session::load_from_bytes(const void* data, size_t size,
                                                           const SessionOptions& options) {
-  NALAR_ASSIGN_OR_RETURN(Model model, load_model_bytes(data, size, ""));
+  NALAR_ASSIGN_OR_RETURN(Model model, load_model_bytes(data, size, "", "<bytes>", {.infer_shapes = true}));
   NALAR_ASSIGN_OR_RETURN(auto rt, Runtime::create(std::move(model), options));
   return std::unique_ptr<Session>(new Session(std::move(rt)));
 }

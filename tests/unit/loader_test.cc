@@ -146,3 +146,26 @@ TEST(Session, WrongInputsNameExpectedAndActual) {
   ASSERT_TRUE(ok.is_ok()) << ok.status().message();
   EXPECT_EQ((*ok)[0].second.shape(), (Shape{5, 3}));
 }
+
+TEST(Loader, ShapeInferenceTypesIntermediateValues) {
+  onnx::ModelProto m = testmodels::single_op_model("Relu", "", {-1, 4});
+  auto* g = m.mutable_graph();
+  g->mutable_node(0)->set_output(0, "hidden");
+  auto* n = g->add_node();
+  n->set_op_type("Relu");
+  n->add_input("hidden");
+  n->add_output("y");
+  std::string bytes = testmodels::serialize(m);
+  auto plain = load_model_bytes(bytes.data(), bytes.size(), "");
+  ASSERT_TRUE(plain.is_ok()) << plain.status().message();
+  EXPECT_TRUE(plain->graph.value_infos.empty());
+  auto model = load_model_bytes(bytes.data(), bytes.size(), "", "<bytes>", {.infer_shapes = true});
+  ASSERT_TRUE(model.is_ok()) << model.status().message();
+  ASSERT_EQ(model->graph.value_infos.size(), 1u);
+  const TensorInfo& hidden = model->graph.value_infos[0];
+  EXPECT_EQ(hidden.name, "hidden");
+  EXPECT_EQ(hidden.dtype, DataType::kFloat);
+  ASSERT_EQ(hidden.shape.size(), 2u);
+  EXPECT_EQ(hidden.shape[0].param, "batch");
+  EXPECT_EQ(hidden.shape[1].value, 4);
+}
