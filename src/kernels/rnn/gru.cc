@@ -44,8 +44,7 @@ class GruKernel : public Kernel {
     std::vector<T> gates(static_cast<size_t>(B * G3));
     std::vector<T> rh(lbr ? 0 : static_cast<size_t>(B * H));  // r (.) H for the default form
     std::vector<T> bias(static_cast<size_t>(G3));
-    const bool rt_cached = rt_const_.defined() && rt_const_.dtype() == dt;
-    std::vector<T> rt(rt_cached ? 0 : static_cast<size_t>(G3 * H));  // R^T: [H, 3H]
+    std::vector<T> rt;  // R^T: [H, 3H]
     std::vector<T> rbh(static_cast<size_t>(H), T(0));                // recurrent h-bias when lbr
     for (int64_t d = 0; d < dirs; ++d) {
       const bool reverse = attrs_.direction == Direction::kReverse || d == 1;
@@ -63,11 +62,7 @@ class GruKernel : public Kernel {
         bias_ptr = bias.data();
       }
       rnn::project_inputs<T>(in.x.data<T>(), S * B, I, w, G3, bias_ptr, xw.data());
-      const T* rtd = rt.data();
-      if (rt_cached)
-        rtd = rt_const_.data<T>() + d * G3 * H;
-      else
-        rnn::transpose(r, G3, H, rt.data());
+      const T* rtd = rnn::recurrent_transposed<T>(rt_const_, r, G3, H, d, rt);
 
       T* h = yh.data<T>() + d * B * H;
       if (in.initial_h.defined())

@@ -44,8 +44,7 @@ class LstmKernel : public Kernel {
     std::vector<T> xw(static_cast<size_t>(S * B * G4));
     std::vector<T> gates(static_cast<size_t>(B * G4));
     std::vector<T> bias(static_cast<size_t>(G4));
-    const bool rt_cached = rt_const_.defined() && rt_const_.dtype() == dt;
-    std::vector<T> rt(rt_cached ? 0 : static_cast<size_t>(G4 * H));
+    std::vector<T> rt;
     for (int64_t d = 0; d < dirs; ++d) {
       const bool reverse = attrs_.direction == Direction::kReverse || d == 1;
       const T* w = in.w->data<T>() + d * G4 * I;
@@ -57,11 +56,7 @@ class LstmKernel : public Kernel {
         bias_ptr = bias.data();
       }
       rnn::project_inputs<T>(in.x.data<T>(), S * B, I, w, G4, bias_ptr, xw.data());
-      const T* rtd = rt.data();
-      if (rt_cached)
-        rtd = rt_const_.data<T>() + d * G4 * H;
-      else
-        rnn::transpose(r, G4, H, rt.data());
+      const T* rtd = rnn::recurrent_transposed<T>(rt_const_, r, G4, H, d, rt);
 
       T* h = yh.data<T>() + d * B * H;  // the running state lives in the outputs
       T* c = yc.data<T>() + d * B * H;

@@ -39,8 +39,7 @@ class RnnKernel : public Kernel {
     std::vector<T> xw(static_cast<size_t>(S * B * H));
     std::vector<T> gates(static_cast<size_t>(B * H));
     std::vector<T> bias(static_cast<size_t>(H));
-    const bool rt_cached = rt_const_.defined() && rt_const_.dtype() == dt;
-    std::vector<T> rt(rt_cached ? 0 : static_cast<size_t>(H * H));
+    std::vector<T> rt;
     for (int64_t d = 0; d < dirs; ++d) {
       const bool reverse = attrs_.direction == Direction::kReverse || d == 1;
       const T* w = in.w->data<T>() + d * H * I;
@@ -52,11 +51,7 @@ class RnnKernel : public Kernel {
         bias_ptr = bias.data();
       }
       rnn::project_inputs<T>(in.x.data<T>(), S * B, I, w, H, bias_ptr, xw.data());
-      const T* rtd = rt.data();
-      if (rt_cached)
-        rtd = rt_const_.data<T>() + d * H * H;
-      else
-        rnn::transpose(r, H, H, rt.data());
+      const T* rtd = rnn::recurrent_transposed<T>(rt_const_, r, H, H, d, rt);
 
       T* h = yh.data<T>() + d * B * H;
       if (in.initial_h.defined())

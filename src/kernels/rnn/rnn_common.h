@@ -122,6 +122,17 @@ void project_inputs(const T* x, int64_t rows, int64_t input, const T* w, int64_t
   }
 }
 
+// R^T for direction `d` ([hidden, gh]): the copy transposed at prepare when R was a constant of
+// this dtype, else R transposed now into `scratch`.
+template <class T>
+const T* recurrent_transposed(const Tensor& cached, const T* r, int64_t gh, int64_t hidden,
+                              int64_t d, std::vector<T>& scratch) {
+  if (cached.defined() && cached.dtype() == dtype_of<T>) return cached.data<T>() + d * gh * hidden;
+  scratch.resize(static_cast<size_t>(gh * hidden));
+  transpose(r, gh, hidden, scratch.data());
+  return scratch.data();
+}
+
 // Time index of step `s` for a batch entry of length `len` (reverse runs each sequence backwards
 // from its own last valid element).
 inline int64_t time_index(int64_t s, int64_t len, bool reverse) {
