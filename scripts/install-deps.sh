@@ -7,7 +7,10 @@ PACKAGES=(
   build-essential cmake ninja-build clang libclang-rt-14-dev pkg-config
   libdnnl-dev libonnx-dev libprotobuf-dev protobuf-compiler
   libgtest-dev libbenchmark-dev
-  python3-numpy python3-onnx python3-torch python3-torchvision python3-sklearn
+  libgrpc++-dev protobuf-compiler-grpc
+  libturbojpeg0-dev libjpeg62-turbo-dev libpng-dev
+  python3-numpy python3-onnx python3-torch python3-torchvision python3-sklearn python3-pil
+  python3-grpcio python3-grpc-tools python3-protobuf python3-sentencepiece sentencepiece
 )
 
 missing=()

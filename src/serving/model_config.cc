@@ -6,7 +6,7 @@
 
 #include <set>
 
-#include "serving/json.h"
+#include "core/json.h"
 
 namespace nalar::serving {
 

@@ -7,7 +7,7 @@
 
 #include "serving/http/http_parser.h"
 #include "serving/http/kserve_codec.h"
-#include "serving/json.h"
+#include "core/json.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace nalar::serving;

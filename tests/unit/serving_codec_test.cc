@@ -5,7 +5,7 @@
 
 #include "serving/http/http_parser.h"
 #include "serving/http/kserve_codec.h"
-#include "serving/json.h"
+#include "core/json.h"
 
 namespace nalar::serving {
 namespace {

@@ -13,7 +13,7 @@
 #include <chrono>
 #include <cstring>
 
-#include "serving/json.h"
+#include "core/json.h"
 #include "serving/log.h"
 
 namespace nalar::serving::http {

@@ -7,7 +7,7 @@
 #include <type_traits>
 
 #include "serving/datatypes.h"
-#include "serving/json.h"
+#include "core/json.h"
 
 namespace nalar::serving::kserve {
 

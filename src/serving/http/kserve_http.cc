@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "serving/http/kserve_codec.h"
-#include "serving/json.h"
+#include "core/json.h"
 #include "serving/log.h"
 
 namespace nalar::serving::http {

@@ -1,7 +1,7 @@
-// A small JSON reader and writer for the REST front-end. The reader builds a DOM, except for
-// object members named in ParseOptions::raw_keys (tensor "data"), whose text is only checked and
-// kept as a view, to be decoded straight into a tensor by FlatScalars. Untrusted input: every
-// failure is a Status, depth is bounded, nothing is assumed about sizes.
+// A small JSON reader and writer (REST requests, pipeline.json, batch JSON Lines). The reader
+// builds a DOM, except for object members named in ParseOptions::raw_keys (tensor "data"), whose
+// text is only checked and kept as a view, to be decoded straight into a tensor by FlatScalars.
+// Untrusted input: every failure is a Status, depth is bounded, nothing is assumed about sizes.
 #pragma once
 
 #include <cstdint>
@@ -12,7 +12,7 @@
 
 #include "nalar/status.h"
 
-namespace nalar::serving::json {
+namespace nalar::json {
 
 enum class Type { kNull, kBool, kNumber, kString, kArray, kObject, kRaw };
 
@@ -107,4 +107,4 @@ class Writer {
 
 void append_escaped(std::string* out, std::string_view s);
 
-}  // namespace nalar::serving::json
+}  // namespace nalar::json

@@ -1,11 +1,11 @@
-#include "serving/json.h"
+#include "core/json.h"
 
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
 #include <limits>
 
-namespace nalar::serving::json {
+namespace nalar::json {
 
 namespace {
 
@@ -601,4 +601,4 @@ Writer& Writer::raw(std::string_view json) {
   return *this;
 }
 
-}  // namespace nalar::serving::json
+}  // namespace nalar::json
