@@ -9,6 +9,7 @@ PACKAGES=(
   libgtest-dev libbenchmark-dev
   libgrpc++-dev protobuf-compiler-grpc
   libturbojpeg0-dev libjpeg62-turbo-dev libpng-dev
+  zlib1g-dev
   python3-numpy python3-onnx python3-torch python3-torchvision python3-sklearn python3-pil
   python3-grpcio python3-grpc-tools python3-protobuf python3-sentencepiece sentencepiece
 )

@@ -7,5 +7,6 @@ int inspect_main(int argc, char** argv);
 int run_main(int argc, char** argv);
 int bench_main(int argc, char** argv);
 int serve_main(int argc, char** argv);
+int batch_main(int argc, char** argv);
 
 }  // namespace nalar::cli

@@ -19,6 +19,8 @@ const char* kUsage =
     "                                    latency and throughput on random inputs\n"
     "  serve --model-repository DIR [--http-port 8000] [--model-control-mode none|poll|explicit]\n"
     "                                    KServe v2 REST server over a Triton model repository\n"
+    "  batch --model MODEL --input PATH_OR_GLOB --output PATH [...]   (and: batch merge ...)\n"
+    "                                    predictions for every row of a dataset, resumable\n"
     "\n"
     "Run 'nalar <command> --help' for a command's options.\n";
 
@@ -38,11 +40,7 @@ int main(int argc, char** argv) {
   if (cmd == "run") return nalar::cli::run_main(argc - 2, argv + 2);
   if (cmd == "bench") return nalar::cli::bench_main(argc - 2, argv + 2);
   if (cmd == "serve") return nalar::cli::serve_main(argc - 2, argv + 2);
-  if (cmd == "batch") {
-    // Named in DESIGN.md's contract, built by their own issues; say so instead of failing vaguely.
-    std::cerr << "nalar " << cmd << ": not built yet; this build has inspect, run, bench and serve\n";
-    return 2;
-  }
+  if (cmd == "batch") return nalar::cli::batch_main(argc - 2, argv + 2);
   std::cerr << "nalar: unknown command '" << cmd << "'\n\n" << kUsage;
   return 2;
 }
