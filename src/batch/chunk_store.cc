@@ -62,8 +62,46 @@ Status copy_range(int fd_in, int64_t offset, int64_t bytes, int fd_out, const st
 }
 
 ChunkStore::~ChunkStore() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  for (auto& p : pending_) {
+    ::close(p.out_fd);
+    ::close(p.err_fd);
+  }
   if (out_fd_ >= 0) ::close(out_fd_);
   if (err_fd_ >= 0) ::close(err_fd_);
+}
+
+void ChunkStore::committer() {
+  std::unique_lock lock(mu_);
+  while (true) {
+    cv_.wait(lock, [&] { return stop_ || !pending_.empty(); });
+    if (pending_.empty()) return;  // stopping with nothing left
+    Pending p = std::move(pending_.front());
+    pending_.pop_front();
+    busy_ = true;
+    const bool failed = !commit_status_.is_ok();
+    lock.unlock();
+    Status st = failed ? Status::ok() : commit_now(p);
+    if (failed) {
+      ::close(p.out_fd);
+      ::close(p.err_fd);
+    }
+    lock.lock();
+    busy_ = false;
+    if (!st.is_ok() && commit_status_.is_ok()) commit_status_ = st;
+    cv_.notify_all();
+  }
+}
+
+Status ChunkStore::wait_commits() {
+  std::unique_lock lock(mu_);
+  cv_.wait(lock, [&] { return pending_.empty() && !busy_; });
+  return commit_status_;
 }
 
 std::string ChunkStore::chunk_path(uint64_t ordinal, const char* ext) const {
@@ -77,6 +115,7 @@ Result<ChunkStore::Start> ChunkStore::open(const std::string& job, const std::st
   parts_ = output_ + ".parts";
   const std::string manifest_path = (fs::path(parts_) / "manifest.json").string();
   std::error_code ec;
+  fs::remove_all(parts_ + ".removing", ec);  // a finished job's parts, removal interrupted
   manifest_ = Manifest{};
   manifest_.job = job;
   manifest_.shard = shard;
@@ -133,27 +172,47 @@ Status ChunkStore::write_errors(std::string_view bytes) {
 }
 
 Status ChunkStore::commit_chunk(ChunkRecord record, const std::string& header) {
-  NALAR_RETURN_IF_ERROR(close_synced(&out_fd_, chunk_path(ordinal_, "out.tmp")));
-  NALAR_RETURN_IF_ERROR(close_synced(&err_fd_, chunk_path(ordinal_, "err.tmp")));
-  for (const char* ext : {"out", "err"}) {
-    const std::string tmp = chunk_path(ordinal_, (std::string(ext) + ".tmp").c_str());
-    if (::rename(tmp.c_str(), chunk_path(ordinal_, ext).c_str()) != 0)
-      return internal_error("rename '" + tmp + "': " + std::strerror(errno));
-  }
-  NALAR_RETURN_IF_ERROR(sync_dir(parts_));
   record.out_bytes = out_bytes_;
   record.err_bytes = err_bytes_;
+  Pending p{ordinal_, out_fd_, err_fd_, record, header};
+  out_fd_ = err_fd_ = -1;
+  std::unique_lock lock(mu_);
+  if (!thread_.joinable()) thread_ = std::thread([this] { committer(); });
+  // At most one chunk waits behind the one being committed: bounded open files and memory.
+  cv_.wait(lock, [&] { return pending_.size() < 1 || !commit_status_.is_ok(); });
+  if (!commit_status_.is_ok()) {
+    ::close(p.out_fd);
+    ::close(p.err_fd);
+    return commit_status_;
+  }
+  pending_.push_back(std::move(p));
+  cv_.notify_all();
+  return Status::ok();
+}
+
+Status ChunkStore::commit_now(Pending& p) {
+  NALAR_RETURN_IF_ERROR(close_synced(&p.out_fd, chunk_path(p.ordinal, "out.tmp")));
+  NALAR_RETURN_IF_ERROR(close_synced(&p.err_fd, chunk_path(p.ordinal, "err.tmp")));
+  for (const char* ext : {"out", "err"}) {
+    const std::string tmp = chunk_path(p.ordinal, (std::string(ext) + ".tmp").c_str());
+    if (::rename(tmp.c_str(), chunk_path(p.ordinal, ext).c_str()) != 0)
+      return internal_error("rename '" + tmp + "': " + std::strerror(errno));
+  }
+  // The chunk files' names are durable before the manifest that lists them.
+  NALAR_RETURN_IF_ERROR(sync_dir(parts_));
+  ChunkRecord record = p.record;
   if (!manifest_.chunks.empty()) {
     const auto& prev = manifest_.chunks.back();
     record.out_offset = prev.out_offset + prev.out_bytes;
     record.err_offset = prev.err_offset + prev.err_bytes;
   }
   manifest_.chunks.push_back(record);
-  if (manifest_.header.empty()) manifest_.header = header;
+  if (manifest_.header.empty()) manifest_.header = p.header;
   return save_manifest((fs::path(parts_) / "manifest.json").string(), manifest_);
 }
 
 Status ChunkStore::finalize() {
+  NALAR_RETURN_IF_ERROR(wait_commits());
   // The output: header, then every chunk in order.
   std::string head = manifest_.header;
   if (format_ == OutputFormat::kNpy) {
@@ -207,8 +266,14 @@ Status ChunkStore::finalize() {
   manifest_.complete = true;
   manifest_.errors = errors_;
   NALAR_RETURN_IF_ERROR(save_manifest(output_ + ".manifest.json", manifest_));
+  // Renamed before removal, so that a kill during the removal never leaves a manifest naming
+  // chunk files that are gone; a leftover is cleared by the next run.
+  const std::string trash = parts_ + ".removing";
   std::error_code ec;
-  fs::remove_all(parts_, ec);
+  fs::remove_all(trash, ec);
+  if (::rename(parts_.c_str(), trash.c_str()) != 0)
+    return internal_error("rename '" + parts_ + "': " + std::strerror(errno));
+  fs::remove_all(trash, ec);
   return Status::ok();
 }
 

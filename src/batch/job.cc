@@ -3,6 +3,7 @@
 #include <sys/resource.h>
 
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <mutex>
 #include <optional>
@@ -23,6 +24,16 @@ namespace nalar::batch {
 namespace fs = std::filesystem;
 
 double peak_rss_mb() {
+  // VmHWM belongs to this process image; getrusage's maxrss would also count the RSS a parent
+  // had when it forked us (Linux keeps it across exec).
+  if (FILE* f = std::fopen("/proc/self/status", "r")) {
+    char line[256];
+    long kb = -1;
+    while (std::fgets(line, sizeof(line), f))
+      if (std::sscanf(line, "VmHWM: %ld kB", &kb) == 1) break;
+    std::fclose(f);
+    if (kb >= 0) return static_cast<double>(kb) / 1024.0;
+  }
   struct rusage ru {};
   getrusage(RUSAGE_SELF, &ru);
   return static_cast<double>(ru.ru_maxrss) / 1024.0;
@@ -234,6 +245,7 @@ Result<JobSummary> run_job(const JobOptions& o) {
   forward_thread.join();
   progress.reset();
   NALAR_RETURN_IF_ERROR(error.get());
+  NALAR_RETURN_IF_ERROR(store.wait_commits());
 
   if (manifest.header.empty()) manifest.header = formatter.header();
   if (manifest.header.empty()) manifest.header = formatter.fallback_header();
