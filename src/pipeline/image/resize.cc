@@ -1,0 +1,198 @@
+#include "pipeline/image/resize.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+namespace nalar::pipeline {
+namespace {
+
+constexpr int kPrecisionBits = 32 - 8 - 2;  // headroom for 8-bit samples times summed weights
+constexpr int32_t kHalf = 1 << (kPrecisionBits - 1);
+
+double bilinear_filter(double x) {
+  if (x < 0.0) x = -x;
+  return x < 1.0 ? 1.0 - x : 0.0;
+}
+
+double box_filter(double x) { return x > -0.5 && x <= 0.5 ? 1.0 : 0.0; }
+
+inline uint8_t clip8(int32_t v) {
+  if (v >= (255 << kPrecisionBits)) return 255;
+  if (v <= 0) return 0;
+  return static_cast<uint8_t>(v >> kPrecisionBits);
+}
+
+// Fixed-point weights of outputs [first, first + count) of a 1-D resize in_size -> out_size.
+struct Coefficients {
+  int ksize = 0;
+  std::vector<int> start, taps;  // per output: first source index, number of weights
+  std::vector<int32_t> weights;  // per output: ksize weights (taps of them used)
+};
+
+Coefficients precompute(int in_size, int out_size, int first, int count,
+                        Interpolation interpolation) {
+  const double scale = static_cast<double>(in_size) / out_size;
+  const double filterscale = std::max(scale, 1.0);
+  const double filter_support = interpolation == Interpolation::kArea ? 0.5 : 1.0;
+  const double support = filter_support * filterscale;
+  Coefficients c;
+  c.ksize = static_cast<int>(std::ceil(support)) * 2 + 1;
+  c.start.resize(count);
+  c.taps.resize(count);
+  c.weights.assign(static_cast<size_t>(count) * c.ksize, 0);
+  std::vector<double> w(c.ksize);
+  const double inv = 1.0 / filterscale;
+  for (int i = 0; i < count; ++i) {
+    const int xx = first + i;
+    const double center = (xx + 0.5) * scale;
+    const int xmin = std::max(static_cast<int>(center - support + 0.5), 0);
+    const int xmax = std::min(static_cast<int>(center + support + 0.5), in_size) - xmin;
+    double sum = 0.0;
+    for (int x = 0; x < xmax; ++x) {
+      const double arg = (x + xmin - center + 0.5) * inv;
+      w[x] = interpolation == Interpolation::kArea ? box_filter(arg) : bilinear_filter(arg);
+      sum += w[x];
+    }
+    int32_t* k = &c.weights[static_cast<size_t>(i) * c.ksize];
+    for (int x = 0; x < xmax; ++x) {
+      const double v = (sum != 0.0 ? w[x] / sum : w[x]) * (1 << kPrecisionBits);
+      k[x] = static_cast<int32_t>(v < 0 ? v - 0.5 : v + 0.5);
+    }
+    c.start[i] = xmin;
+    c.taps[i] = std::max(xmax, 0);
+  }
+  return c;
+}
+
+template <int C>
+void horizontal_row(const uint8_t* src, uint8_t* dst, const Coefficients& c) {
+  const int n = static_cast<int>(c.start.size());
+  for (int i = 0; i < n; ++i) {
+    const uint8_t* p = src + static_cast<size_t>(c.start[i]) * C;
+    const int32_t* k = &c.weights[static_cast<size_t>(i) * c.ksize];
+    int32_t ss[C];
+    for (int ch = 0; ch < C; ++ch) ss[ch] = kHalf;
+    for (int x = 0, taps = c.taps[i]; x < taps; ++x) {
+      for (int ch = 0; ch < C; ++ch) ss[ch] += p[x * C + ch] * k[x];
+    }
+    for (int ch = 0; ch < C; ++ch) dst[i * C + ch] = clip8(ss[ch]);
+  }
+}
+
+// Rows are independent; a team only pays off for large passes.
+constexpr int64_t kParallelWork = 1 << 21;
+
+void horizontal_pass(const Image8& src, int row_first, int row_count, const Coefficients& c,
+                     uint8_t* dst, size_t dst_stride) {
+  const int64_t work = static_cast<int64_t>(row_count) * c.start.size() * c.ksize * src.channels;
+#pragma omp parallel for schedule(static) if (work > kParallelWork)
+  for (int y = 0; y < row_count; ++y) {
+    uint8_t* out = dst + static_cast<size_t>(y) * dst_stride;
+    if (src.channels == 1) {
+      horizontal_row<1>(src.row(row_first + y), out, c);
+    } else {
+      horizontal_row<3>(src.row(row_first + y), out, c);
+    }
+  }
+}
+
+// `src` rows are `src_stride` apart, `row_offset` is the source row of src's first row.
+void vertical_pass(const uint8_t* src, size_t src_stride, int row_offset, size_t row_bytes,
+                   const Coefficients& c, uint8_t* dst, size_t dst_stride) {
+  const int rows = static_cast<int>(c.start.size());
+  const int64_t work = static_cast<int64_t>(rows) * row_bytes * c.ksize;
+#pragma omp parallel if (work > kParallelWork)
+  {
+    std::vector<int32_t> acc(row_bytes);
+#pragma omp for schedule(static)
+    for (int y = 0; y < rows; ++y) {
+      std::fill(acc.begin(), acc.end(), kHalf);
+      const int32_t* k = &c.weights[static_cast<size_t>(y) * c.ksize];
+      for (int t = 0, taps = c.taps[y]; t < taps; ++t) {
+        const uint8_t* in = src + static_cast<size_t>(c.start[y] - row_offset + t) * src_stride;
+        const int32_t w = k[t];
+        int32_t* a = acc.data();
+        for (size_t i = 0; i < row_bytes; ++i) a[i] += in[i] * w;
+      }
+      uint8_t* out = dst + static_cast<size_t>(y) * dst_stride;
+      for (size_t i = 0; i < row_bytes; ++i) out[i] = clip8(acc[i]);
+    }
+  }
+}
+
+// Pillow's nearest neighbour: source index of output i is floor(scale * 0.5 + i * scale), the
+// position accumulated in double exactly as Pillow steps it.
+std::vector<int> nearest_index(int in_size, int out_size) {
+  std::vector<int> index(out_size);
+  const double step = static_cast<double>(in_size) / out_size;
+  double pos = step * 0.5;
+  for (int i = 0; i < out_size; ++i, pos += step) {
+    index[i] = std::clamp(pos < 0.0 ? 0 : static_cast<int>(pos), 0, in_size - 1);
+  }
+  return index;
+}
+
+template <int C>
+void nearest(const Image8& src, int out_width, int out_height, const Window& win, uint8_t* dst,
+             size_t dst_stride) {
+  const std::vector<int> xs = nearest_index(src.width, out_width);
+  const std::vector<int> ys = nearest_index(src.height, out_height);
+  for (int y = 0; y < win.height; ++y) {
+    const uint8_t* in = src.row(ys[win.y + y]);
+    uint8_t* out = dst + static_cast<size_t>(y) * dst_stride;
+    for (int x = 0; x < win.width; ++x) {
+      const uint8_t* p = in + static_cast<size_t>(xs[win.x + x]) * C;
+      for (int ch = 0; ch < C; ++ch) out[x * C + ch] = p[ch];
+    }
+  }
+}
+
+}  // namespace
+
+void resize_window(const Image8& src, int out_width, int out_height, const Window& win,
+                   Interpolation interpolation, uint8_t* dst, size_t dst_stride) {
+  const int C = src.channels;
+  if (win.width <= 0 || win.height <= 0) return;
+  if (interpolation == Interpolation::kNearest) {
+    if (C == 1) {
+      nearest<1>(src, out_width, out_height, win, dst, dst_stride);
+    } else {
+      nearest<3>(src, out_width, out_height, win, dst, dst_stride);
+    }
+    return;
+  }
+  const size_t row_bytes = static_cast<size_t>(win.width) * C;
+  const bool need_horizontal = out_width != src.width;
+  const bool need_vertical = out_height != src.height;
+  if (!need_vertical) {
+    // One pass (or a copy) straight into the destination.
+    if (need_horizontal) {
+      const Coefficients h = precompute(src.width, out_width, win.x, win.width, interpolation);
+      horizontal_pass(src, win.y, win.height, h, dst, dst_stride);
+    } else {
+      for (int y = 0; y < win.height; ++y) {
+        std::memcpy(dst + y * dst_stride, src.row(win.y + y) + static_cast<size_t>(win.x) * C,
+                    row_bytes);
+      }
+    }
+    return;
+  }
+  const Coefficients v = precompute(src.height, out_height, win.y, win.height, interpolation);
+  if (!need_horizontal) {
+    vertical_pass(src.row(0) + static_cast<size_t>(win.x) * C, src.stride(), 0, row_bytes, v, dst,
+                  dst_stride);
+    return;
+  }
+  // Horizontal pass over just the source rows the vertical pass reads, into an 8-bit image.
+  const int last = static_cast<int>(v.start.size()) - 1;
+  const int row_first = v.start[0];
+  const int row_end = v.start[last] + v.taps[last];
+  const Coefficients h = precompute(src.width, out_width, win.x, win.width, interpolation);
+  Image8 temp = Image8::allocate(win.width, row_end - row_first, C);
+  horizontal_pass(src, row_first, temp.height, h, temp.pixels.get(), temp.stride());
+  vertical_pass(temp.pixels.get(), temp.stride(), row_first, row_bytes, v, dst, dst_stride);
+}
+
+}  // namespace nalar::pipeline
