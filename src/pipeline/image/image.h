@@ -1,6 +1,7 @@
 // An 8-bit image in memory: interleaved channels (1 = gray, 3 = RGB or BGR), rows back to back.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -11,13 +12,17 @@ struct Image8 {
   int width = 0, height = 0, channels = 0;
   std::unique_ptr<uint8_t[]> pixels;
 
+  // Vector loads may read up to this many bytes past the last pixel (their results unused).
+  static constexpr size_t kSlack = 64;
+
   // Uninitialised pixels: every producer overwrites all of them, so no zero-fill pass.
   static Image8 allocate(int width, int height, int channels) {
     Image8 img;
     img.width = width;
     img.height = height;
     img.channels = channels;
-    img.pixels = std::make_unique_for_overwrite<uint8_t[]>(img.bytes());
+    img.pixels = std::make_unique_for_overwrite<uint8_t[]>(img.bytes() + kSlack);
+    std::fill_n(img.pixels.get() + img.bytes(), kSlack, 0);  // defined bytes for the tools
     return img;
   }
   size_t stride() const { return static_cast<size_t>(width) * static_cast<size_t>(channels); }
