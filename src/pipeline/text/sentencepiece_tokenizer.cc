@@ -23,6 +23,10 @@ Result<std::unique_ptr<SentencePieceTokenizer>> SentencePieceTokenizer::from_byt
   if (bytes.empty() || !proto.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
     return bad("not a serialized SentencePiece ModelProto (protobuf parse failed)");
   }
+  // Every model spm_train writes has both specs; a file cut short loses them.
+  if (!proto.has_trainer_spec() || !proto.has_normalizer_spec()) {
+    return bad("the ModelProto has no trainer_spec or normalizer_spec (truncated file?)");
+  }
   const spm::TrainerSpec& trainer = proto.trainer_spec();
   const spm::NormalizerSpec& norm = proto.normalizer_spec();
   if (!norm.normalization_rule_tsv().empty()) {
@@ -97,12 +101,15 @@ Result<std::vector<int64_t>> SentencePieceTokenizer::encode_ids(std::string_view
   }
   std::vector<int64_t> ids;
   ids.reserve(pieces.size());
+  bool prev_unknown = false;
   for (const auto& [piece, id] : pieces) {
-    if (byte_fallback_ && id == vocab_->unk_id()) {
+    const bool unknown = id == vocab_->unk_id();
+    if (unknown && byte_fallback_) {
       for (char c : piece) ids.push_back(byte_ids_[static_cast<unsigned char>(c)]);
-    } else {
+    } else if (!(unknown && prev_unknown)) {  // a run of unknown pieces is one <unk>
       ids.push_back(id);
     }
+    prev_unknown = unknown;
   }
   return ids;
 }
