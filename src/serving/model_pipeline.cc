@@ -199,6 +199,12 @@ Status ModelVersion::convert_pipeline_inputs(NamedTensors* inputs) const {
     examples.resize(records.size());
     for (size_t i = 0; i < records.size(); ++i) examples[i].record = &records[i];
   }
+  const int64_t max_batch = config_.max_batch_size();
+  if (max_batch > 0 && static_cast<int64_t>(examples.size()) > max_batch)
+    return invalid_argument(std::to_string(examples.size()) +
+                            " examples in one request, more than the max_batch_size " +
+                            std::to_string(max_batch) + " of " + model +
+                            " (/classify splits larger batches)");
   NALAR_ASSIGN_OR_RETURN(NamedTensors prepared, pipeline_->prepare(examples));
   *inputs = std::move(prepared);
   return Status::ok();
