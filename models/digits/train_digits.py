@@ -139,7 +139,7 @@ def main():
         sys.exit(__doc__)
     repo = args[0]
     ref = sys.argv[sys.argv.index("--reference") + 1] if "--reference" in sys.argv else None
-    torch.set_num_threads(2)
+    torch.set_num_threads(1)
     torch.use_deterministic_algorithms(True)
     t0 = time.time()
     xtr8, ytr, xte8, yte, te_idx = load_split()
