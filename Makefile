@@ -3,7 +3,7 @@ BUILD      ?= build
 BUILD_ASAN ?= build-asan
 JOBS       ?= $(shell nproc)
 
-.PHONY: all deps build test test-asan testdata bench bench-quick serve clean
+.PHONY: all deps build test test-asan testdata bench bench-quick serve clean bench-image
 
 all: build
 
@@ -41,3 +41,8 @@ serve: build
 
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN)
+
+# Image preprocessing vs Pillow: updates the image section of bench/RESULTS.md.
+bench-image: deps $(BUILD)/build.ninja
+	ninja -C $(BUILD) -j $(JOBS) nalar_image_prep
+	@BUILD=$(BUILD) bash bench/image/run.sh
