@@ -5,17 +5,20 @@
 #include <iterator>
 
 #include "core/json.h"
+#include "pipeline/image_stage.h"
 #include "pipeline/labels.h"
 #include "pipeline/output_stage.h"
 #include "pipeline/pipeline_json.h"
 #include "pipeline/tabular_stage.h"
+#include "pipeline/text_stage.h"
 
 namespace nalar::pipeline {
 
 namespace fs = std::filesystem;
 
 struct Pipeline::Impl {
-  TensorInfo target;  // image / tabular: the model input the stage fills
+  TensorInfo target;  // image / tabular / text (input_ids): the model input the stage fills
+  std::unique_ptr<Tokenizer> tokenizer;  // text
   std::vector<TensorInfo> model_inputs;
   std::vector<TensorInfo> model_outputs;
 };
@@ -149,6 +152,70 @@ Status resolve_image(const std::vector<TensorInfo>& inputs, ImageConfig* c, Tens
   return Status::ok();
 }
 
+// Text: the model inputs the configured names refer to. A default name the model lacks is
+// dropped (not every model takes token_type_ids); every model input must be filled.
+Status resolve_text(const std::vector<TensorInfo>& inputs, TextConfig* c, TensorInfo* target) {
+  const TextConfig defaults;
+  struct Slot {
+    std::string* name;
+    const std::string& fallback;
+    const char* key;
+  };
+  Slot slots[] = {{&c->input_ids, defaults.input_ids, "input_ids"},
+                  {&c->attention_mask, defaults.attention_mask, "attention_mask"},
+                  {&c->token_type_ids, defaults.token_type_ids, "token_type_ids"}};
+  for (Slot& s : slots) {
+    if (s.name->empty() || find_info(inputs, *s.name)) continue;
+    const bool is_ids = s.name == &c->input_ids;
+    if (*s.name == s.fallback && !is_ids) {
+      s.name->clear();
+      continue;
+    }
+    if (is_ids && *s.name == s.fallback && inputs.size() == 1) {
+      *s.name = inputs[0].name;  // a model with one input takes the ids there
+      continue;
+    }
+    return invalid_argument(std::string("pipeline.json: input.inputs.") + s.key +
+                            ": the model has no input '" + *s.name +
+                            "' (inputs: " + names_of(inputs) + ")");
+  }
+  for (const TensorInfo& in : inputs)
+    if (in.name != c->input_ids && in.name != c->attention_mask && in.name != c->token_type_ids)
+      return invalid_argument("pipeline.json: model input '" + in.name +
+                              "' is not filled by the text stage; name it in input.inputs "
+                              "(input_ids, attention_mask, token_type_ids)");
+  *target = *find_info(inputs, c->input_ids);
+  for (const std::string* n : {&c->input_ids, &c->attention_mask, &c->token_type_ids}) {
+    if (n->empty()) continue;
+    const TensorInfo& in = *find_info(inputs, *n);
+    NALAR_RETURN_IF_ERROR(
+        adopt_dtype(in, {DataType::kInt64, DataType::kInt32}, DataType::kInt64, &c->dtype));
+    if (in.has_shape && in.shape.size() != 2)
+      return invalid_argument("pipeline.json: model input '" + in.name + "' has shape " +
+                              shape_text(in) + "; a text stage fills [batch, sequence]");
+    // A fixed sequence length decides max_length (and padding to it).
+    if (in.has_shape && in.shape[1].is_fixed()) {
+      const int64_t len = in.shape[1].value;
+      if (c->max_length != len && c->max_length != defaults.max_length)
+        return invalid_argument("pipeline.json: input.max_length is " +
+                                std::to_string(c->max_length) + " but model input '" + in.name +
+                                "' has shape " + shape_text(in));
+      c->max_length = len;
+      c->padding = Padding::kMaxLength;
+    }
+  }
+  return Status::ok();
+}
+
+// A model input whose batch dim is fixed takes exactly that many examples.
+Status check_batch(const TensorInfo& t, int64_t n) {
+  if (t.has_shape && !t.shape.empty() && t.shape[0].is_fixed() && t.shape[0].value != n)
+    return invalid_argument("model input '" + t.name + "' has shape " + shape_text(t) +
+                            " and takes " + std::to_string(t.shape[0].value) +
+                            " example(s) at a time, got " + std::to_string(n));
+  return Status::ok();
+}
+
 Status resolve_output(const std::vector<TensorInfo>& outputs, OutputConfig* c) {
   if (outputs.empty()) return invalid_argument("pipeline.json: the model has no outputs");
   auto is_label_type = [](DataType t) {
@@ -238,11 +305,11 @@ Result<std::unique_ptr<Pipeline>> Pipeline::from_json(std::string_view json,
       break;
     case InputKind::kImage:
       NALAR_RETURN_IF_ERROR(resolve_image(impl.model_inputs, &config.image, &impl.target));
-      return unimplemented(
-          "image pipelines need the image stage (branch 'image'), which this build lacks");
+      break;
     case InputKind::kText:
-      return unimplemented(
-          "text pipelines need the tokenizer (branch 'text'), which this build lacks");
+      NALAR_RETURN_IF_ERROR(resolve_text(impl.model_inputs, &config.text, &impl.target));
+      NALAR_ASSIGN_OR_RETURN(impl.tokenizer, Tokenizer::load(config.text, model_dir));
+      break;
   }
   std::string labels_file = "labels.txt";
   if (config.output) {
@@ -268,9 +335,16 @@ Result<NamedTensors> Pipeline::prepare(std::span<const Example> examples) const 
       return invalid_argument(
           "this model's pipeline has no input stage (pipeline.json input kind \"tensor\"): send "
           "tensors");
-    case InputKind::kImage:
+    case InputKind::kImage: {
+      NALAR_RETURN_IF_ERROR(check_batch(impl_->target, n));
+      NALAR_ASSIGN_OR_RETURN(Tensor t, prepare_image_batch(examples, config_.image));
+      NamedTensors out;
+      out.emplace_back(config_.image.input, std::move(t));
+      return out;
+    }
     case InputKind::kText:
-      return unimplemented("this build has no image or text stage");
+      NALAR_RETURN_IF_ERROR(check_batch(impl_->target, n));
+      return prepare_text_batch(examples, config_.text, *impl_->tokenizer);
     case InputKind::kTabular: {
       const TabularConfig& c = config_.tabular;
       const TensorInfo& target = impl_->target;
@@ -288,11 +362,8 @@ Result<NamedTensors> Pipeline::prepare(std::span<const Example> examples) const 
           shape = {n};
         }
       }
-      if (target.has_shape && target.shape.size() == 2 && target.shape[0].is_fixed() &&
-          target.shape[0].value != n)
-        return invalid_argument(
-            "model input '" + target.name + "' has shape " + shape_text(target) + " and takes " +
-            std::to_string(target.shape[0].value) + " record(s), got " + std::to_string(n));
+      if (target.has_shape && target.shape.size() == 2)
+        NALAR_RETURN_IF_ERROR(check_batch(target, n));
       Tensor t = Tensor::empty(c.dtype, shape);
       for (int64_t i = 0; i < n; ++i) {
         const Example& e = examples[static_cast<size_t>(i)];

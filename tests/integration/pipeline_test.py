@@ -6,8 +6,11 @@ real `nalar serve` (/classify and named-feature KServe inference), against numpy
 
 Models are made here with onnx.helper: a linear fraud classifier (Gemm, softmax, one-hot
 category, bool and defaulted columns, labels.txt, a threshold), an ai.onnx.ml LinearClassifier
-with string labels (label tensor + probabilities), and a linear regressor.
+with string labels (label tensor + probabilities), a linear regressor, a tiny image classifier
+(channel means -> Gemm; references from Pillow + numpy) and text "echo" models that return
+their input_ids / attention_mask / token_type_ids (WordPiece vocab from models/text).
 """
+import io
 import base64
 import json
 import os
@@ -22,9 +25,12 @@ import urllib.request
 
 import numpy as np
 import onnx
+from PIL import Image
 from onnx import TensorProto, helper, numpy_helper
 
 NALAR = sys.argv[1]
+VOCAB = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "models", "text",
+                     "vocab.txt")
 FAILURES = []
 RNG = np.random.default_rng(7)
 
@@ -43,9 +49,10 @@ def save(model, path):
 
 # ---- models ------------------------------------------------------------------------------
 MERCHANTS = ["grocery", "travel", "casino", "online"]
-FRAUD_W = RNG.normal(size=(8, 3)).astype(np.float32)
+FRAUD_W = (0.15 * RNG.normal(size=(8, 3))).astype(np.float32)
 FRAUD_B = RNG.normal(size=3).astype(np.float32)
 FRAUD_LABELS = ["legit", "review", "fraud"]
+FRAUD_THRESHOLD = 0.01  # the fraud class is rare with these weights: decisions go both ways
 FRAUD_PIPELINE = {
     "input": {"kind": "tabular", "columns": [
         {"name": "amount", "type": "number"},
@@ -53,7 +60,7 @@ FRAUD_PIPELINE = {
         {"name": "hour", "type": "number", "missing": 12},
         {"name": "card_present", "type": "bool", "missing": False},
         {"name": "distance_km", "type": "number", "missing": 0.0}]},
-    "output": {"activation": "softmax", "top_k": 2, "threshold": 0.4, "positive_index": 2},
+    "output": {"activation": "softmax", "top_k": 2, "threshold": FRAUD_THRESHOLD, "positive_index": 2},
 }
 
 IRIS_W = RNG.normal(size=(3, 4)).astype(np.float32)  # LinearClassifier coefficients [classes, F]
@@ -110,6 +117,81 @@ def make_models(repo):
             "output": {"task": "regression", "threshold": 2.0}}, f)
 
 
+IMG_W = RNG.normal(size=(3, 3)).astype(np.float32)
+IMG_B = RNG.normal(size=3).astype(np.float32)
+IMG_LABELS = ["red", "green", "blue"]
+IMG_MEAN, IMG_STD = 0.5, 0.25
+
+
+def make_image_text_models(repo):
+    g = helper.make_graph(
+        [helper.make_node("ReduceMean", ["x"], ["m"], axes=[2, 3], keepdims=0),
+         helper.make_node("Gemm", ["m", "W", "B"], ["logits"])], "img",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 3, 8, 8])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", 3])],
+        [numpy_helper.from_array(IMG_W, "W"), numpy_helper.from_array(IMG_B, "B")])
+    save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]),
+         f"{repo}/colors/1/model.onnx")
+    with open(f"{repo}/colors/pipeline.json", "w") as f:
+        json.dump({"input": {"kind": "image", "mean": [IMG_MEAN] * 3, "std": [IMG_STD] * 3},
+                   "output": {"activation": "softmax", "top_k": 3}}, f)
+    with open(f"{repo}/colors/labels.txt", "w") as f:
+        f.write("\n".join(IMG_LABELS) + "\n")
+
+    # Text echo: values = ids, mask, type ids (as floats) side by side.
+    def echo(name, seq, pipeline):
+        names = ["input_ids", "attention_mask", "token_type_ids"]
+        nodes = [helper.make_node("Cast", [n], [n + "_f"], to=TensorProto.FLOAT) for n in names]
+        nodes.append(helper.make_node("Concat", [n + "_f" for n in names], ["echo"], axis=1))
+        g = helper.make_graph(
+            nodes, name, [helper.make_tensor_value_info(n, TensorProto.INT64, ["batch", seq])
+                          for n in names],
+            [helper.make_tensor_value_info("echo", TensorProto.FLOAT, ["batch", None])])
+        save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]),
+             f"{repo}/{name}/1/model.onnx")
+        with open(f"{repo}/{name}/pipeline.json", "w") as f:
+            json.dump(pipeline, f)
+        with open(VOCAB) as src, open(f"{repo}/{name}/vocab.txt", "w") as dst:
+            dst.write(src.read())
+
+    echo("echo8", 8, {"input": {"kind": "text"}, "output": {"task": "regression"}})
+    echo("echo_strict", "seq", {"input": {"kind": "text", "max_length": 6, "padding": "longest",
+                                          "truncation": False},
+                                "output": {"task": "regression"}})
+
+
+def png_bytes(arr, fmt="PNG"):
+    buf = io.BytesIO()
+    Image.fromarray(arr).save(buf, format=fmt)
+    return buf.getvalue()
+
+
+def image_reference(data):
+    img = Image.open(io.BytesIO(data)).convert("RGB")
+    if img.size != (8, 8):
+        img = img.resize((8, 8), Image.BILINEAR)
+    x = (np.asarray(img, np.float32) / 255.0 - IMG_MEAN) / IMG_STD
+    return softmax(x.mean(axis=(0, 1)) @ IMG_W + IMG_B)
+
+
+VOCAB_IDS = None
+
+
+def wordpiece_ids(text, length=None):
+    """Reference for the simple texts used here: lowercase words that are whole vocab entries."""
+    global VOCAB_IDS
+    if VOCAB_IDS is None:
+        with open(VOCAB) as f:
+            VOCAB_IDS = {w.rstrip("\n"): i for i, w in enumerate(f)}
+    ids = [VOCAB_IDS["[CLS]"]] + [VOCAB_IDS[w] for w in text.lower().split()] + [VOCAB_IDS["[SEP]"]]
+    return ids
+
+
+def echo_values(ids, length):
+    pad = length - len(ids)
+    return ids + [0] * pad + [1] * len(ids) + [0] * pad + [0] * length
+
+
 # ---- references --------------------------------------------------------------------------
 def fraud_features(r):
     onehot = [1.0 if r.get("merchant") == m else 0.0 for m in MERCHANTS]
@@ -146,7 +228,7 @@ def check_top(pred, probs, labels, k, what):
 def records_for_test(n):
     out = []
     for i in range(n):
-        r = {"amount": float(np.round(RNG.uniform(1, 500), 2)),
+        r = {"amount": float(np.round(RNG.uniform(0.1, 4), 2)),
              "merchant": MERCHANTS[i % len(MERCHANTS)]}
         if i % 2 == 0:
             r["hour"] = int(RNG.integers(0, 24))
@@ -176,7 +258,7 @@ def test_run(repo):
     ref = fraud_reference(records)
     for i, p in enumerate(preds):
         check_top(p, ref[i], FRAUD_LABELS, 2, f"run record {i}")
-        check(p["decision"] == bool(ref[i][2] >= 0.4), f"run record {i}: decision")
+        check(p["decision"] == bool(ref[i][2] >= FRAUD_THRESHOLD), f"run record {i}: decision")
 
     # Text output: 'label  probability' lines and the decision.
     rc, out, err = run(f"{repo}/fraud", "--record", json.dumps(records[0]), "--top-k", "3")
@@ -184,7 +266,7 @@ def test_run(repo):
     order = np.argsort(-ref[0])
     want = [f"{FRAUD_LABELS[i]}  {ref[0][i]:.4f}" for i in order]
     check(rc == 0 and lines[:3] == want, f"run text output {lines[:3]} == {want}")
-    check(lines[-1] == f"decision: {'true' if ref[0][2] >= 0.4 else 'false'}", "run text decision")
+    check(lines[-1] == f"decision: {'true' if ref[0][2] >= FRAUD_THRESHOLD else 'false'}", "run text decision")
 
     # CSV-style strings are parsed.
     rc, out, _ = run(f"{repo}/fraud", "--json", "--record",
@@ -244,6 +326,55 @@ def test_run(repo):
     check(rc != 0 and "make 1 features but model input 'x'" in err, f"feature count: {err.strip()}")
 
 
+def test_run_image_text(repo):
+    tmp = os.path.dirname(repo)
+    imgs = {
+        "exact.png": png_bytes(RNG.integers(0, 256, size=(8, 8, 3), dtype=np.uint8)),
+        "big.png": png_bytes(RNG.integers(0, 256, size=(20, 14, 3), dtype=np.uint8)),
+        "gray.png": png_bytes(RNG.integers(0, 256, size=(8, 8), dtype=np.uint8)),
+        "photo.jpg": png_bytes(RNG.integers(0, 256, size=(8, 8, 3), dtype=np.uint8), "JPEG"),
+    }
+    args = [f"{repo}/colors", "--json"]
+    for name, data in imgs.items():
+        with open(os.path.join(tmp, name), "wb") as f:
+            f.write(data)
+        args += ["--image", os.path.join(tmp, name)]
+    rc, out, err = run(*args)
+    check(rc == 0, f"run --image --json ({err.strip()})")
+    for (name, data), p in zip(imgs.items(), json.loads(out) if rc == 0 else []):
+        ref = image_reference(data)
+        # 8x8 inputs need no resize (exact); the resized one may differ by 1/255 per pixel.
+        tol = 1e-5 if name != "big.png" else 5e-3
+        got = np.array([t["probability"] for t in p["top"]])
+        check([t["label"] for t in p["top"]] == [IMG_LABELS[i] for i in np.argsort(-ref)] and
+              np.allclose(got, np.sort(ref)[::-1], atol=tol), f"run --image {name} vs Pillow")
+    with open(os.path.join(tmp, "bad.jpg"), "wb") as f:
+        f.write(b"\xff\xd8\xff\xe0garbage")
+    rc, _, err = run(f"{repo}/colors", "--image", os.path.join(tmp, "bad.jpg"))
+    check(rc != 0 and "bad.jpg" in err and err.count("\n") == 1, f"corrupt JPEG: {err.strip()}")
+
+    texts = ["the world", "A world on the", "the " * 20]
+    args = [f"{repo}/echo8", "--json"]
+    for t in texts:
+        args += ["--text", t]
+    rc, out, err = run(*args)
+    check(rc == 0, f"run --text ({err.strip()})")
+    preds = json.loads(out) if rc == 0 else []
+    for t, p in zip(texts[:2], preds):
+        want = echo_values(wordpiece_ids(t), 8)
+        check(p["values"] == want, f"text {t!r}: ids/mask/types padded to 8: {p['values']}")
+    if len(preds) == 3:
+        ids = wordpiece_ids("the " * 6)  # truncated to 8 with [SEP] kept last
+        check(preds[2]["values"][:8] == ids and preds[2]["values"][8:16] == [1] * 8,
+              f"long text truncated to max_length 8: {preds[2]['values'][:8]}")
+    rc, _, err = run(f"{repo}/echo_strict", "--text", "the " * 10)
+    check(rc != 0 and "max_length 6" in err and "truncation is off" in err,
+          f"truncation off: {err.strip()}")
+    rc, out, err = run(f"{repo}/echo_strict", "--json", "--text", "the world")
+    check(rc == 0 and json.loads(out)[0]["values"] == echo_values(wordpiece_ids("the world"), 4),
+          f"padding longest: one text keeps its own length ({err.strip()})")
+
+
 # ---- nalar serve -------------------------------------------------------------------------
 def free_port():
     s = socket.socket()
@@ -288,6 +419,7 @@ def test_serve(repo):
                 pass
             time.sleep(0.1)
         serve_checks(base)
+        serve_image_text_checks(base)
     finally:
         proc.send_signal(signal.SIGTERM)
         rc = proc.wait(timeout=60)
@@ -308,7 +440,7 @@ def serve_checks(base):
     check(len(preds) == 12, "/classify: 12 predictions for 12 instances")
     for i, p in enumerate(preds):
         check_top(p, ref[i], FRAUD_LABELS, 2, f"/classify instance {i}")
-        check(p["decision"] == bool(ref[i][2] >= 0.4), f"/classify instance {i}: decision")
+        check(p["decision"] == bool(ref[i][2] >= FRAUD_THRESHOLD), f"/classify instance {i}: decision")
 
     status, body = post(base, "/v2/models/fraud/versions/1/classify?top_k=4", records[0])
     check(status == 200 and len(body["predictions"]) == 1 and
@@ -357,7 +489,7 @@ def serve_checks(base):
         check(np.allclose(np.array(outs["probability"]["data"]).reshape(n, 2),
                           np.take_along_axis(want, order, 1), atol=1e-5), "infer: probability")
         check(outs["decision"]["shape"] == [n] and outs["decision"]["data"] ==
-              [bool(p >= 0.4) for p in want[:, 2]], "infer: decision [N] BOOL")
+              [bool(p >= FRAUD_THRESHOLD) for p in want[:, 2]], "infer: decision [N] BOOL")
         logits = np.array(outs["logits"]["data"]).reshape(n, 3)
         check(np.allclose(softmax(logits), want, atol=1e-5), "infer: raw logits still there")
 
@@ -451,11 +583,81 @@ def serve_checks(base):
     check(status == 400 and "base64" in body.get("error", ""), "invalid base64 is a 400")
 
 
+def serve_image_text_checks(base):
+    a = png_bytes(RNG.integers(0, 256, size=(8, 8, 3), dtype=np.uint8))
+    b = png_bytes(RNG.integers(0, 256, size=(8, 8, 3), dtype=np.uint8), "JPEG")
+    ra, rb = image_reference(a), image_reference(b)
+
+    status, body = post(base, "/v2/models/colors/classify", a, "image/png")
+    check(status == 200 and np.allclose([t["probability"] for t in body["predictions"][0]["top"]],
+                                        np.sort(ra)[::-1], atol=1e-5), f"/classify image/png: {body}")
+    status, body = post(base, "/v2/models/colors/classify?top_k=1", b, "image/jpeg")
+    check(status == 200 and body["predictions"][0]["top"][0]["label"] == IMG_LABELS[rb.argmax()]
+          and len(body["predictions"][0]["top"]) == 1, "/classify image/jpeg, top_k=1")
+    status, body = post(base, "/v2/models/colors/classify", b"\x89PNG\r\n\x1a\nbroken", "image/png")
+    check(status == 400 and "PNG" in body.get("error", ""), f"/classify corrupt PNG: {body}")
+    status, body = post(base, "/v2/models/colors/classify",
+                        {"instances": [{"b64": base64.b64encode(a).decode()},
+                                       {"b64": base64.b64encode(b).decode()}]})
+    check(status == 200 and [p["top"][0]["label"] for p in body["predictions"]] ==
+          [IMG_LABELS[ra.argmax()], IMG_LABELS[rb.argmax()]], "/classify JSON b64 instances")
+
+    # KServe: BYTES input named like the model input, binary extension, [N,1].
+    header = json.dumps({"inputs": [{"name": "x", "datatype": "BYTES", "shape": [2, 1],
+                                     "parameters": {"binary_data_size": 8 + len(a) + len(b)}}],
+                         "outputs": [{"name": "probability"}, {"name": "label"}]}).encode()
+    data = header + len(a).to_bytes(4, "little") + a + len(b).to_bytes(4, "little") + b
+    status, raw = request("POST", base + "/v2/models/colors/infer", data,
+                          {"Inference-Header-Content-Length": str(len(header))})
+    body = json.loads(raw)
+    check(status == 200 and np.allclose(np.array(body["outputs"][0]["data"]).reshape(2, 3),
+                                        [np.sort(ra)[::-1], np.sort(rb)[::-1]], atol=1e-5) and
+          body["outputs"][1]["data"][::3] == [IMG_LABELS[ra.argmax()], IMG_LABELS[rb.argmax()]],
+          f"infer BYTES images via the binary extension: {body}")
+    # JSON base64 BYTES.
+    status, body = post(base, "/v2/models/colors/infer", {"inputs": [
+        {"name": "x", "datatype": "BYTES", "shape": [1], "data": [base64.b64encode(a).decode()],
+         "parameters": {"content_type": "base64"}}], "outputs": [{"name": "index"}]})
+    check(status == 200 and body["outputs"][0]["data"] == np.argsort(-ra).tolist(),
+          f"infer base64 BYTES image in JSON: {body}")
+    # Raw body (Inference-Header-Content-Length: 0): the image is the only input.
+    status, raw = request("POST", base + "/v2/models/colors/infer", a,
+                          {"Inference-Header-Content-Length": "0"})
+    body = json.loads(raw)
+    outs = {o["name"]: o for o in body.get("outputs", [])}
+    check(status == 200 and outs["label"]["data"][0] == IMG_LABELS[ra.argmax()],
+          f"infer raw image body: {body}")
+    status, body = post(base, "/v2/models/colors/infer", {"inputs": [
+        {"name": "x", "datatype": "BYTES", "shape": [1], "data": ["not an image"]}]})
+    check(status == 400 and "example 0" in body.get("error", ""), f"infer bad image: {body}")
+    meta = json.loads(request("GET", base + "/v2/models/colors")[1])
+    check(meta["inputs"] == [{"name": "x", "datatype": "BYTES", "shape": [-1, 1]}],
+          f"image metadata input: {meta['inputs']}")
+
+    # Texts.
+    status, body = post(base, "/v2/models/echo8/classify", {"instances": ["the world",
+                                                                          {"text": "a world"}]})
+    check(status == 200 and [p["values"] for p in body["predictions"]] ==
+          [echo_values(wordpiece_ids(t), 8) for t in ["the world", "a world"]],
+          f"/classify texts: {body}")
+    status, body = post(base, "/v2/models/echo_strict/infer", {"inputs": [
+        {"name": "text", "datatype": "BYTES", "shape": [2], "data": ["the world", "on"]}]})
+    want = [echo_values(wordpiece_ids(t), 4) for t in ["the world", "on"]]
+    check(status == 200 and np.array(body["outputs"][0]["data"]).reshape(2, 12).tolist() == want,
+          f"infer texts, padding longest: {body}")
+    status, body = post(base, "/v2/models/echo_strict/classify", {"text": "the " * 10})
+    check(status == 400 and "example 0" in body.get("error", ""), f"text too long: {body}")
+    status, body = post(base, "/v2/models/echo8/classify", a, "image/png")
+    check(status == 415, "image to a text model: 415")
+
+
 def main():
     with tempfile.TemporaryDirectory() as tmp:
         repo = os.path.join(tmp, "repo")
         make_models(repo)
+        make_image_text_models(repo)
         test_run(repo)
+        test_run_image_text(repo)
         test_serve(repo)
     print(f"\n{len(FAILURES)} failure(s)")
     sys.exit(1 if FAILURES else 0)

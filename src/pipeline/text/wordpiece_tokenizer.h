@@ -1,0 +1,47 @@
+// BERT's tokenizer: the basic tokenizer, then greedy longest-match-first WordPiece over a
+// vocab.txt (one token per line, id = line number; "##" marks a word continuation), with
+// [CLS] A [SEP] (B [SEP]) around the segments.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "pipeline/text/encoding_assembly.h"
+#include "pipeline/text/tokenizer.h"
+
+namespace nalar::pipeline {
+
+class WordPieceTokenizer final : public Tokenizer {
+ public:
+  // `vocab_text` is vocab.txt's content; `name` names it in errors.
+  static Result<std::unique_ptr<WordPieceTokenizer>> from_vocab(std::string_view vocab_text,
+                                                                const TextConfig& config,
+                                                                const std::string& name);
+
+  Result<Encoding> encode(std::string_view text, std::string_view pair = {}) const override;
+  int64_t pad_id() const override { return pad_id_; }
+
+  // Ids of one text without special tokens or truncation.
+  Result<std::vector<int64_t>> encode_ids(std::string_view text) const;
+
+ private:
+  // Words longer than this (in code points) become [UNK], as in BERT.
+  static constexpr size_t kMaxWordChars = 100;
+
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  int64_t find(std::string_view token) const;
+  void wordpiece(const std::u32string& word, std::vector<int64_t>* ids) const;
+
+  std::unordered_map<std::string, int64_t, Hash, std::equal_to<>> vocab_;
+  bool lowercase_ = true;
+  int64_t unk_id_ = 0, pad_id_ = 0;
+  SpecialTokenLayout layout_;
+  LengthPolicy policy_;
+};
+
+}  // namespace nalar::pipeline
