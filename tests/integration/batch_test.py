@@ -3,7 +3,9 @@
 the real binary. Checks known answers against numpy, the errors file, kill -9 + --resume,
 shards + merge, and bounded memory.
 
-usage: batch_test.py NALAR [REPO_ROOT]
+usage: batch_test.py NALAR PIPELINES_DATA
+  PIPELINES_DATA: tests/data/pipelines (repository/ with pipeline.json models and reference/ with
+  sklearn's and PyTorch's answers), made by scripts/make-test-models.sh.
 """
 import gzip
 import json
@@ -21,6 +23,7 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 NALAR = os.path.abspath(sys.argv[1])
+PIPELINES = os.path.abspath(sys.argv[2]) if len(sys.argv) > 2 else None
 FAILURES = []
 PASSED = 0
 
@@ -255,6 +258,113 @@ def test_bad_rows(d):
     check(p.returncode != 0, f"truncated gzip is an error, not a silent end: {p.stderr}")
 
 
+def test_pipelines(d):
+    """Named columns (the fraud GBT with sklearn's answers) and images (the digits CNN with
+    PyTorch's answers) through the models' pipeline.json."""
+    repo, ref = f"{PIPELINES}/repository", f"{PIPELINES}/reference"
+    fraud = json.load(open(f"{ref}/fraud.json"))
+    recs = fraud["records"]
+    cols = ["transaction_id", "amount", "merchant_category", "hour", "distance_from_home_km",
+            "card_present", "online", "transactions_last_24h", "avg_amount_30d", "card_type",
+            "account_age_days", "foreign_transaction"]
+    # JSONL as given (missing members absent or null) and CSV with the columns shuffled.
+    with open(f"{d}/fraud.jsonl", "w") as f:
+        for r in recs:
+            f.write(json.dumps(r) + "\n")
+    order = cols[::-1]
+
+    def cell(v):
+        return "" if v is None else ("true" if v is True else "false" if v is False else str(v))
+    with open(f"{d}/fraud.csv", "w") as f:
+        f.write(",".join(order) + "\n")
+        for r in recs:
+            f.write(",".join(cell(r.get(c)) for c in order) + "\n")
+    p_fraud = np.array([p[1] for p in fraud["probabilities"]])
+    for ext in ("jsonl", "csv"):
+        s = summary_of(batch("--model", f"{repo}/fraud", "--input", f"{d}/fraud.{ext}",
+                             "--output", f"{d}/fraud_out_{ext}.jsonl", "--keep-columns",
+                             "transaction_id", "--batch-size", "64", "--json", "--quiet"))
+        out = [json.loads(l) for l in read(f"{d}/fraud_out_{ext}.jsonl", "r").splitlines()]
+        check(s["predicted"] == len(recs) and s["failed"] == 0, f"fraud {ext}: all predicted {s}")
+        ids = [o["transaction_id"] for o in out]
+        check(ids == [r["transaction_id"] for r in recs], f"fraud {ext}: ids in order")
+        dec = [o["decision"] for o in out]
+        check(dec == fraud["decisions"], f"fraud {ext}: decisions equal sklearn's")
+        prob = np.array([o["probability"] if o["label"] == "fraud" else 1 - o["probability"]
+                         for o in out])
+        check(np.allclose(prob, p_fraud, atol=1e-5),
+              f"fraud {ext}: probabilities match sklearn (max diff {np.abs(prob - p_fraud).max()})")
+    # Bad records: a missing column, an unknown category, a bad number, broken JSON.
+    bad = [dict(recs[0]), dict(recs[1]), dict(recs[2]), None, dict(recs[3])]
+    del bad[0]["amount"]
+    bad[1]["card_type"] = "platinum"
+    bad[2]["hour"] = "noon"
+    with open(f"{d}/fraud_bad.jsonl", "w") as f:
+        for r in bad:
+            f.write((json.dumps(r) if r is not None else '{"amount": 12.5, "hour": ') + "\n")
+    s = summary_of(batch("--model", f"{repo}/fraud", "--input", f"{d}/fraud_bad.jsonl", "--output",
+                         f"{d}/fraud_bad_out.csv", "--json", "--quiet"))
+    errs = {e["row"]: e for e in map(json.loads, read(f"{d}/fraud_bad_out.csv.errors.jsonl", "r").splitlines())}
+    check(s["predicted"] == 1 and s["failed"] == 4, f"fraud bad rows {s}")
+    check("column 'amount'" in errs.get(1, {}).get("reason", "") and
+          "missing" in errs[1]["reason"], f"missing column named {errs.get(1)}")
+    check("platinum" in errs.get(2, {}).get("reason", ""), f"unknown category named {errs.get(2)}")
+    check("'hour'" in errs.get(3, {}).get("reason", ""), f"bad number named {errs.get(3)}")
+    check("broken JSON" in errs.get(4, {}).get("reason", ""), f"broken JSON {errs.get(4)}")
+    with open(f"{d}/fraud_nocol.csv", "w") as f:
+        keep = [c for c in cols if c != "amount"]
+        f.write(",".join(keep) + "\n")
+        for r in recs[:10]:
+            f.write(",".join(cell(r.get(c)) for c in keep) + "\n")
+    s = summary_of(batch("--model", f"{repo}/fraud", "--input", f"{d}/fraud_nocol.csv", "--output",
+                         f"{d}/fraud_nocol_out.csv", "--json", "--quiet"))
+    errs = [json.loads(l) for l in read(f"{d}/fraud_nocol_out.csv.errors.jsonl", "r").splitlines()]
+    check(s["failed"] == 10 and [e["row"] for e in errs] == list(range(1, 11)) and
+          all("column 'amount'" in e["reason"] for e in errs), "CSV without a needed column")
+
+    # Images: the held-out digit PNGs, a few as JPEG too, and corrupt files.
+    from PIL import Image
+    digits = json.load(open(f"{ref}/digits.json"))
+    img_dir = f"{d}/images"
+    os.makedirs(f"{img_dir}/sub")
+    files = digits["files"][:120]
+    for f in files:
+        shutil.copy(f"{ref}/digits_png/{f}", f"{img_dir}/{f}")
+    with open(f"{img_dir}/sub/broken.png", "wb") as f:
+        f.write(read(f"{ref}/digits_png/{files[0]}")[:60])
+    with open(f"{img_dir}/zz_not_an_image.jpg", "wb") as f:
+        f.write(b"\xff\xd8\xff\xe0 this is not really a JPEG" * 3)
+    s = summary_of(batch("--model", f"{repo}/digits", "--input", img_dir, "--output",
+                         f"{d}/digits.csv", "--batch-size", "16", "--chunk-rows", "50", "--json",
+                         "--quiet"))
+    check(s["rows_read"] == 122 and s["predicted"] == 120 and s["failed"] == 2, f"images {s}")
+    header, rows = read_csv_out(f"{d}/digits.csv")
+    check(header == ["label", "probability"], f"image header {header}")
+    got = [int(r[0]) for r in rows]
+    want = digits["torch_pred"][:120]
+    check(got == want, f"digit labels equal PyTorch's ({sum(a == b for a, b in zip(got, want))}/120)")
+    tp = np.array(digits["torch_probabilities"][:120]).max(axis=1)
+    gp = np.array([float(r[1]) for r in rows])
+    check(np.allclose(gp, tp, atol=1e-4), f"digit probabilities match PyTorch ({np.abs(gp - tp).max()})")
+    errs = [json.loads(l) for l in read(f"{d}/digits.csv.errors.jsonl", "r").splitlines()]
+    names = sorted(os.path.basename(e["file"]) for e in errs)
+    check(names == ["broken.png", "zz_not_an_image.jpg"] and
+          all(e["reason"] and e["raw"] is None for e in errs), f"corrupt images reported {errs}")
+    by = {os.path.basename(e["file"]): e["row"] for e in errs}
+    check(by.get("broken.png") == 121 and by.get("zz_not_an_image.jpg") == 122,
+          f"corrupt images' row numbers (sorted file order) {by}")
+    # JPEG: the same digits re-encoded at high quality classify the same.
+    jdir = f"{d}/jpegs"
+    os.makedirs(jdir)
+    for f in files[:40]:
+        Image.open(f"{ref}/digits_png/{f}").convert("L").save(f"{jdir}/{f[:-4]}.jpg", quality=98)
+    batch("--model", f"{repo}/digits", "--input", f"{jdir}/*.jpg", "--output", f"{d}/dj.jsonl",
+          "--quiet")
+    out = [json.loads(l) for l in read(f"{d}/dj.jsonl", "r").splitlines()]
+    agree = sum(int(o["label"]) == w for o, w in zip(out, want[:40]))
+    check(len(out) == 40 and agree >= 39, f"JPEG digits agree with PyTorch on PNG ({agree}/40)")
+
+
 def make_big_csv(d, rows, bad_every=997):
     rng = np.random.default_rng(7)
     x = rng.standard_normal((rows, 4)).astype(np.float32)
@@ -396,6 +506,8 @@ def main():
         t0 = time.time()
         test_csv_jsonl_npy(d)
         test_bad_rows(d)
+        if PIPELINES:
+            test_pipelines(d)
         ref_out, ref_err, common = test_resume(d)
         test_shards(d, ref_out, ref_err, common)
         test_memory(d)
