@@ -3,7 +3,7 @@ BUILD      ?= build
 BUILD_ASAN ?= build-asan
 JOBS       ?= $(shell nproc)
 
-.PHONY: all deps build test test-asan testdata bench bench-quick serve clean bench-image
+.PHONY: all deps build test test-asan testdata bench bench-quick serve clean bench-batch bench-image
 
 all: build
 
@@ -46,3 +46,6 @@ clean:
 bench-image: deps $(BUILD)/build.ninja
 	ninja -C $(BUILD) -j $(JOBS) nalar_image_prep
 	@BUILD=$(BUILD) bash bench/image/run.sh
+
+bench-batch: build
+	@bash bench/batch/run.sh
