@@ -193,6 +193,7 @@ Result<JobSummary> run_job(const JobOptions& o) {
   Status write_status;
   ChunkRecord current;
   std::string rows_text, errors_text;
+  PredRows preds;
   int64_t failed_total = manifest.failed();
   while (auto b = done_q.pop()) {
     const std::string source_path =
@@ -207,12 +208,9 @@ Result<JobSummary> run_job(const JobOptions& o) {
     rows_text.clear();
     errors_text.clear();
     if (!b->ok_rows.empty()) {
-      auto preds = prep.predictions(*b);
-      if (!preds.is_ok()) {
-        write_status = preds.status();
-        break;
-      }
-      write_status = formatter.append_rows(*b, *preds, &rows_text);
+      write_status = prep.predictions(*b, &preds);
+      if (!write_status.is_ok()) break;
+      write_status = formatter.append_rows(*b, preds, &rows_text);
       if (!write_status.is_ok()) break;
     }
     formatter.append_errors(*b, source_path, &errors_text);

@@ -59,19 +59,16 @@ std::string json_text(const json::Value& v) {
   return w.take();
 }
 
-std::vector<Cell> kept_from_json(const json::Value& object, const std::vector<std::string>& names) {
-  std::vector<Cell> cells;
-  cells.reserve(names.size());
-  for (const auto& n : names) {
-    const json::Value* v = object.find(n);
+void kept_from_json(const json::Value& object, const std::vector<std::string>& names, Cell* out) {
+  for (size_t i = 0; i < names.size(); ++i) {
+    const json::Value* v = object.find(names[i]);
     if (v == nullptr)
-      cells.push_back({Cell::Kind::kMissing, {}});
+      out[i] = {Cell::Kind::kMissing, {}};
     else if (v->is_string())
-      cells.push_back({Cell::Kind::kJsonString, v->str});
+      out[i] = {Cell::Kind::kJsonString, v->str};
     else
-      cells.push_back({Cell::Kind::kJsonLiteral, json_text(*v)});
+      out[i] = {Cell::Kind::kJsonLiteral, json_text(*v)};
   }
-  return cells;
 }
 
 namespace {

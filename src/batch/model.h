@@ -21,6 +21,15 @@ struct PredValue {
   std::vector<Cell> items;  // kJsonLiteral numbers/bools, kJsonString text
   bool is_array = false;
 };
+// Per predicted row, its prediction columns. The writer reuses one across batches, so its
+// vectors and strings keep their capacity: filling it allocates next to nothing.
+using PredRows = std::vector<std::vector<PredValue>>;
+
+// Sets a reused cell (keeping its string's capacity).
+inline void set_cell(Cell* c, Cell::Kind kind, std::string_view text) {
+  c->kind = kind;
+  c->text.assign(text);
+}
 
 // Turns rows into input tensors. prepare() fills batch->state (every row), ok_rows and inputs;
 // a bad row gets its reason in state[i].error and never stops the batch. A non-ok Status means
@@ -31,8 +40,8 @@ class RowPreparer {
   virtual Status prepare(WorkBatch* batch) const = 0;
   // Prediction column names, in order.
   virtual std::vector<std::string> prediction_names() const = 0;
-  // Per ok row, the prediction columns, from the batch's outputs.
-  virtual Result<std::vector<std::vector<PredValue>>> predictions(const WorkBatch& batch) const = 0;
+  // Per ok row, the prediction columns, from the batch's outputs: *out is resized to the rows.
+  virtual Status predictions(const WorkBatch& batch, PredRows* out) const = 0;
   // Whether rows are named records (CSV header names / JSON members are features).
   virtual bool named_columns() const = 0;
 };
@@ -73,7 +82,8 @@ Result<std::unique_ptr<RowPreparer>> make_pipeline_preparer(const Session& sessi
 void append_number(std::string* out, float v);
 void append_number(std::string* out, double v);
 // The kept columns of a JSON Lines object row.
-std::vector<Cell> kept_from_json(const json::Value& object, const std::vector<std::string>& names);
+// Writes names.size() cells.
+void kept_from_json(const json::Value& object, const std::vector<std::string>& names, Cell* out);
 // JSON text of a parsed value (kept columns that are arrays or objects).
 std::string json_text(const json::Value& v);
 

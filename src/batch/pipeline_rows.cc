@@ -62,6 +62,8 @@ class PipelinePreparer : public RowPreparer {
   Status prepare(WorkBatch* b) const override {
     const size_t n = b->rows.size();
     b->state.assign(n, {});
+    b->keep_count = options_.keep_columns.size();
+    b->kept.assign(n * b->keep_count, Cell{});
     b->ok_rows.clear();
     b->inputs.clear();
     if (n == 0) return Status::ok();
@@ -79,7 +81,14 @@ class PipelinePreparer : public RowPreparer {
       return invalid_argument(
           "a model with a pipeline takes records, texts or images, not .npy "
           "arrays; give the .onnx file for positional rows");
-    std::vector<Record> records(n);
+    // Records are reused from batch to batch on this thread: a CSV row then costs no
+    // allocation for its names (the header's) nor, mostly, for its cells.
+    thread_local std::vector<Record> records;
+    thread_local std::vector<const SourceInfo*> names_from;
+    if (records.size() < n) {
+      records.resize(n);
+      names_from.resize(n, nullptr);
+    }
     std::vector<std::string> texts(n);
     std::vector<Example> examples;
     std::vector<uint32_t> candidates;
@@ -89,16 +98,17 @@ class PipelinePreparer : public RowPreparer {
     const SourceInfo& info = *b->info;
     for (size_t i = 0; i < n; ++i) {
       const RawRow& r = b->rows[i];
+      const std::string_view text = b->text(r);
       RowState& st = b->state[i];
       Example ex;
       if (kind == InputKind::kImage) {
-        if (r.text.empty()) {
+        if (text.empty()) {
           st.error = "cannot read the image file (or it is empty)";
           continue;
         }
-        ex.bytes = r.text;
+        ex.bytes = text;
       } else if (options_.format == InputFormat::kCsv) {
-        Status s = split_csv(r.text, &fields, &scratch);
+        Status s = split_csv(text, &fields, &scratch);
         if (!s.is_ok()) {
           st.error = "bad CSV: " + s.message();
           continue;
@@ -108,10 +118,12 @@ class PipelinePreparer : public RowPreparer {
                      std::to_string(info.header.size());
           continue;
         }
-        for (int k : info.kept_index)
-          st.kept.push_back(
-              k < 0 ? Cell{}
-                    : Cell{Cell::Kind::kText, std::string(fields[static_cast<size_t>(k)])});
+        Cell* kept = b->kept_row(i);
+        for (size_t k = 0; k < info.kept_index.size(); ++k)
+          if (info.kept_index[k] >= 0) {
+            kept[k].kind = Cell::Kind::kText;
+            kept[k].text.assign(fields[static_cast<size_t>(info.kept_index[k])]);
+          }
         if (kind == InputKind::kText) {
           int col = text_column(info);
           if (col < 0) return invalid_argument("'" + info.path + "' has no column named 'text'");
@@ -119,18 +131,25 @@ class PipelinePreparer : public RowPreparer {
           ex.bytes = texts[i];
         } else {
           Record& rec = records[i];
-          rec.names = info.header;
-          rec.values.reserve(fields.size());
-          for (auto f : fields) rec.values.push_back(FieldValue::of_string(std::string(f)));
+          if (names_from[i] != &info) {
+            rec.names = info.header;
+            names_from[i] = &info;
+          }
+          rec.values.resize(fields.size());
+          for (size_t f = 0; f < fields.size(); ++f) {
+            FieldValue& v = rec.values[f];
+            v.kind = FieldValue::Kind::kString;
+            v.text.assign(fields[f]);
+          }
           ex.record = &rec;
         }
       } else {  // JSON Lines
-        auto v = parse_json_row(r.text);
+        auto v = parse_json_row(text);
         if (!v.is_ok()) {
           // A text model also takes a line that is a bare JSON string.
           st.error = v.status().message();
           if (kind == InputKind::kText) {
-            auto s = json::parse(r.text);
+            auto s = json::parse(text);
             if (s.is_ok() && s->is_string()) {
               st.error.clear();
               texts[i] = s->str;
@@ -142,12 +161,11 @@ class PipelinePreparer : public RowPreparer {
           st.error = "expected a JSON object with named fields, got an array";
           continue;
         } else {
-          st.kept = kept_from_json(*v, options_.keep_columns);
+          kept_from_json(*v, options_.keep_columns, b->kept_row(i));
           if (kind == InputKind::kText) {
             const json::Value* t = v->find("text");
             if (!t || !t->is_string()) {
               st.error = "missing column 'text' (a string)";
-              st.kept.clear();
               continue;
             }
             texts[i] = t->str;
@@ -155,7 +173,8 @@ class PipelinePreparer : public RowPreparer {
           } else {
             Record& rec = records[i];
             rec.names = v->keys;
-            rec.values.reserve(v->values.size());
+            names_from[i] = nullptr;
+            rec.values.clear();
             for (const auto& x : v->values) rec.values.push_back(field_from_json(x));
             ex.record = &rec;
           }
@@ -183,7 +202,6 @@ class PipelinePreparer : public RowPreparer {
       } else {
         RowState& st = b->state[candidates[e]];
         st.error = strip_example_prefix(one.status().message());
-        st.kept.clear();
       }
     }
     if (good.empty()) return Status::ok();
@@ -194,43 +212,44 @@ class PipelinePreparer : public RowPreparer {
     return Status::ok();
   }
 
-  Result<std::vector<std::vector<PredValue>>> predictions(const WorkBatch& b) const override {
+  Status predictions(const WorkBatch& b, PredRows* out) const override {
     const size_t rows = b.ok_rows.size();
     NALAR_ASSIGN_OR_RETURN(auto preds, pipeline_->interpret(b.outputs, rows));
-    std::vector<std::vector<PredValue>> out(rows);
+    out->resize(rows);
     const bool classify = pipeline_->config().output.has_value();
     for (size_t r = 0; r < rows; ++r) {
       const pipeline::Prediction& p = preds[r];
-      auto& row = out[r];
+      auto& row = (*out)[r];
       if (classify) {
         row.resize(names_.size());
+        for (auto& v : row) v.items.resize(1);
+        Cell* label = &row[0].items[0];
+        Cell* prob = &row[1].items[0];
         if (!p.top.empty()) {
-          row[0].items.push_back({Cell::Kind::kJsonString, p.top[0].label});
-          Cell prob{Cell::Kind::kJsonLiteral, {}};
-          append_number(&prob.text, p.top[0].score);
-          row[1].items.push_back(std::move(prob));
+          set_cell(label, Cell::Kind::kJsonString, p.top[0].label);
+          set_cell(prob, Cell::Kind::kJsonLiteral, "");
+          append_number(&prob->text, p.top[0].score);
         } else {  // a regression model with an output stage: its first value
-          row[0].items.push_back({});
-          Cell v{Cell::Kind::kJsonLiteral, {}};
-          append_number(&v.text, p.values.empty() ? 0.0f : p.values[0]);
-          row[1].items.push_back(std::move(v));
+          set_cell(label, Cell::Kind::kMissing, "");
+          set_cell(prob, Cell::Kind::kJsonLiteral, "");
+          append_number(&prob->text, p.values.empty() ? 0.0f : p.values[0]);
         }
         if (names_.size() == 3)
-          row[2].items.push_back(
-              {p.decision.has_value() ? Cell::Kind::kJsonLiteral : Cell::Kind::kMissing,
-               p.decision.has_value() ? (*p.decision ? "true" : "false") : ""});
+          set_cell(&row[2].items[0],
+                   p.decision.has_value() ? Cell::Kind::kJsonLiteral : Cell::Kind::kMissing,
+                   p.decision.has_value() ? (*p.decision ? "true" : "false") : "");
       } else {
-        PredValue v;
+        row.resize(1);
+        PredValue& v = row[0];
         v.is_array = true;
-        for (float x : p.values) {
-          Cell c{Cell::Kind::kJsonLiteral, {}};
-          append_number(&c.text, x);
-          v.items.push_back(std::move(c));
+        v.items.resize(p.values.size());
+        for (size_t k = 0; k < p.values.size(); ++k) {
+          set_cell(&v.items[k], Cell::Kind::kJsonLiteral, "");
+          append_number(&v.items[k].text, p.values[k]);
         }
-        row.push_back(std::move(v));
       }
     }
-    return out;
+    return Status::ok();
   }
 
  private:

@@ -157,6 +157,8 @@ class PositionalPreparer : public RowPreparer {
   Status prepare(WorkBatch* b) const override {
     const size_t n = b->rows.size();
     b->state.assign(n, {});
+    b->keep_count = options_.keep_columns.size();
+    b->kept.assign(n * b->keep_count, Cell{});
     b->ok_rows.clear();
     b->inputs.clear();
     if (n == 0) return Status::ok();
@@ -209,10 +211,11 @@ class PositionalPreparer : public RowPreparer {
     const DataType dt = input_.dtype;
     for (size_t i = 0; i < n; ++i) {
       const RawRow& r = b->rows[i];
+      const std::string_view text = b->text(r);
       RowState& st = b->state[i];
       const int64_t slot = static_cast<int64_t>(b->ok_rows.size());
       if (options_.format == InputFormat::kCsv) {
-        Status s = split_csv(r.text, &fields, &scratch);
+        Status s = split_csv(text, &fields, &scratch);
         if (!s.is_ok()) {
           st.error = "bad CSV: " + s.message();
           continue;
@@ -242,12 +245,14 @@ class PositionalPreparer : public RowPreparer {
                                  std::string(cell) + "'";
         }
         if (!ok) continue;
-        for (int k : info.kept_index)
-          st.kept.push_back(
-              k < 0 ? Cell{}
-                    : Cell{Cell::Kind::kText, std::string(fields[static_cast<size_t>(k)])});
+        Cell* kept = b->kept_row(i);
+        for (size_t k = 0; k < info.kept_index.size(); ++k)
+          if (info.kept_index[k] >= 0) {
+            kept[k].kind = Cell::Kind::kText;
+            kept[k].text.assign(fields[static_cast<size_t>(info.kept_index[k])]);
+          }
       } else if (options_.format == InputFormat::kJsonl) {
-        auto v = parse_json_row(r.text);
+        auto v = parse_json_row(text);
         if (!v.is_ok()) {
           st.error = v.status().message();
           continue;
@@ -264,11 +269,10 @@ class PositionalPreparer : public RowPreparer {
             ok = flatten_numbers(v->values[m], &values, &why);
             if (!ok) why = "member '" + v->keys[m] + "': " + why;
           }
-          st.kept = kept_from_json(*v, options_.keep_columns);
+          kept_from_json(*v, options_.keep_columns, b->kept_row(i));
         }
         if (!ok) {
           st.error = why;
-          st.kept.clear();
           continue;
         }
         if (elems < 0) ensure(static_cast<int64_t>(values.size()));
@@ -276,7 +280,6 @@ class PositionalPreparer : public RowPreparer {
           st.error = "wrong arity: " + std::to_string(values.size()) +
                      " values, the model input '" + input_.name + "' takes " +
                      std::to_string(elems);
-          st.kept.clear();
           continue;
         }
         for (int64_t e = 0; e < elems; ++e)
@@ -287,12 +290,12 @@ class PositionalPreparer : public RowPreparer {
         const size_t es = dtype_size(info.npy_dtype);
         if (info.npy_dtype == dt) {
           std::memcpy(static_cast<char*>(base) + slot * elems * static_cast<int64_t>(es),
-                      r.text.data(), r.text.size());
+                      text.data(), text.size());
         } else {
           for (int64_t e = 0; e < elems; ++e)
             if (!store_value(
                     dt, base, slot * elems + e,
-                    load_value(info.npy_dtype, r.text.data() + e * static_cast<int64_t>(es))))
+                    load_value(info.npy_dtype, text.data() + e * static_cast<int64_t>(es))))
               return invalid_argument("model input '" + input_.name + "' has dtype " +
                                       dtype_name(dt) + ", which .npy rows cannot fill");
         }
@@ -316,10 +319,10 @@ class PositionalPreparer : public RowPreparer {
     return Status::ok();
   }
 
-  Result<std::vector<std::vector<PredValue>>> predictions(const WorkBatch& b) const override {
+  Status predictions(const WorkBatch& b, PredRows* out) const override {
     const size_t rows = b.ok_rows.size();
-    std::vector<std::vector<PredValue>> out(rows);
-    for (auto& r : out) r.resize(b.outputs.size());
+    out->resize(rows);
+    for (auto& r : *out) r.resize(b.outputs.size());
     for (size_t o = 0; o < b.outputs.size(); ++o) {
       const Tensor& t = b.outputs[o].second;
       if (t.rank() == 0 || t.dim(0) != static_cast<int64_t>(rows))
@@ -329,13 +332,14 @@ class PositionalPreparer : public RowPreparer {
       const int64_t per = rows ? t.size() / static_cast<int64_t>(rows) : 0;
       const bool array = t.rank() > 2 || (t.rank() == 2 && t.dim(1) != 1);
       for (size_t r = 0; r < rows; ++r) {
-        PredValue& pv = out[r][o];
+        PredValue& pv = (*out)[r][o];
         pv.is_array = array;
         pv.items.resize(static_cast<size_t>(per));
         for (int64_t e = 0; e < per; ++e) {
           Cell& c = pv.items[static_cast<size_t>(e)];
           const int64_t idx = static_cast<int64_t>(r) * per + e;
           c.kind = Cell::Kind::kJsonLiteral;
+          c.text.clear();
           switch (t.dtype()) {
             case DataType::kFloat:
               append_number(&c.text, t.data<float>()[idx]);
@@ -364,7 +368,7 @@ class PositionalPreparer : public RowPreparer {
         }
       }
     }
-    return out;
+    return Status::ok();
   }
 
  private:

@@ -1,5 +1,6 @@
 #include "batch/reader.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <memory>
@@ -27,6 +28,7 @@ struct Reader::Cutter {
   std::unique_ptr<WorkBatch> batch;
   std::shared_ptr<const SourceInfo> info;
   int64_t bytes = 0;
+  size_t expected_bytes = 0;  // the last full batch's data size: reserved up front
 
   // Whether row `row` of `source` is to be processed; opens chunks as rows cross into them.
   bool want(uint32_t src, int64_t row) {
@@ -54,8 +56,24 @@ struct Reader::Cutter {
     batch->first_in_chunk = first;
     batch->info = info;
     batch->rows.reserve(static_cast<size_t>(opt.batch_size));
+    batch->data.reserve(expected_bytes);
   }
-  void add(RawRow&& r) {
+  // Appends a row whose bytes are `bytes`.
+  void add(RawRow&& r, std::string_view bytes) {
+    r.offset = batch->data.size();
+    r.size = bytes.size();
+    batch->data.append(bytes);
+    push(std::move(r));
+  }
+  // Appends a row of `size` bytes to be filled through the returned pointer (before the next add).
+  // The caller fills it, then calls push().
+  char* add_space(RawRow* r, size_t size) {
+    r->offset = batch->data.size();
+    r->size = size;
+    batch->data.resize(batch->data.size() + size);
+    return batch->data.data() + r->offset;
+  }
+  void push(RawRow&& r) {
     batch->rows.push_back(std::move(r));
     if (static_cast<int64_t>(batch->rows.size()) >= opt.batch_size) {
       // The chunk's last row also closes the chunk, so no empty tail batch is needed.
@@ -67,6 +85,7 @@ struct Reader::Cutter {
     }
   }
   void flush(bool last) {
+    expected_bytes = std::max(expected_bytes, batch->data.size());
     batch->last_in_chunk = last;
     batch->seq = next_seq++;
     batch->bytes_done = bytes;
@@ -133,12 +152,11 @@ Status Reader::read_text(uint32_t source, Cutter* cut) {
     RawRow raw;
     raw.row = this_row;
     raw.line = line;
-    raw.text.assign(r);
     if ((this_row & 1023) == 0) {
       cut->bytes = base_bytes + stream->bytes_read();
       bytes_done_.store(cut->bytes, std::memory_order_relaxed);
     }
-    cut->add(std::move(raw));
+    cut->add(std::move(raw), r);
   }
   cut->close_chunk();
   return stream->status();
@@ -172,12 +190,11 @@ Status Reader::read_npy(uint32_t source, Cutter* cut) {
       return invalid_argument("'" + file.path + "': seek failed");
     RawRow raw;
     raw.row = r;
-    raw.text.resize(static_cast<size_t>(rb));
-    if (rb > 0 &&
-        std::fread(raw.text.data(), 1, static_cast<size_t>(rb), f.get()) != static_cast<size_t>(rb))
+    char* dst = cut->add_space(&raw, static_cast<size_t>(rb));
+    if (rb > 0 && std::fread(dst, 1, static_cast<size_t>(rb), f.get()) != static_cast<size_t>(rb))
       return invalid_argument("'" + file.path + "': truncated at row " + std::to_string(r));
     pos = at + rb;
-    cut->add(std::move(raw));
+    cut->push(std::move(raw));
   }
   cut->close_chunk();
   return Status::ok();
@@ -194,14 +211,15 @@ Status Reader::read_images(Cutter* cut) {
     RawRow raw;
     raw.row = r;
     raw.path = inputs_.files[i].path;
+    std::string bytes;
     std::ifstream f(raw.path, std::ios::binary);
     if (f) {
-      raw.text.resize(static_cast<size_t>(inputs_.files[i].bytes));
-      f.read(raw.text.data(), static_cast<std::streamsize>(raw.text.size()));
-      raw.text.resize(static_cast<size_t>(f.gcount()));
+      bytes.resize(static_cast<size_t>(inputs_.files[i].bytes));
+      f.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+      bytes.resize(static_cast<size_t>(f.gcount()));
     }
     // An unreadable file is that row's failure, reported by the prepare stage (empty bytes).
-    cut->add(std::move(raw));
+    cut->add(std::move(raw), bytes);
   }
   cut->close_chunk();
   return Status::ok();

@@ -135,9 +135,7 @@ Status RowFormatter::fix_layout(const std::vector<PredValue>& row, const WorkBat
   return Status::ok();
 }
 
-Status RowFormatter::append_rows(const WorkBatch& b,
-                                 const std::vector<std::vector<PredValue>>& preds,
-                                 std::string* out) {
+Status RowFormatter::append_rows(const WorkBatch& b, const PredRows& preds, std::string* out) {
   if (preds.empty()) return Status::ok();
   if (widths_.empty()) NALAR_RETURN_IF_ERROR(fix_layout(preds[0], b));
   if (format_ == OutputFormat::kNpy) {
@@ -146,7 +144,7 @@ Status RowFormatter::append_rows(const WorkBatch& b,
     return Status::ok();
   }
   for (size_t r = 0; r < preds.size(); ++r) {
-    const RowState& st = b.state[b.ok_rows[r]];
+    const Cell* kept = b.kept_row(b.ok_rows[r]);
     const auto& row = preds[r];
     if (row.size() != widths_.size())
       return internal_error("a row has " + std::to_string(row.size()) +
@@ -161,7 +159,7 @@ Status RowFormatter::append_rows(const WorkBatch& b,
       for (size_t k = 0; k < keep_.size(); ++k) {
         if (!first) out->push_back(',');
         first = false;
-        if (k < st.kept.size()) csv_cell(out, st.kept[k]);
+        if (k < b.keep_count) csv_cell(out, kept[k]);
       }
       for (const auto& v : row)
         for (const auto& c : v.items) {
@@ -175,7 +173,7 @@ Status RowFormatter::append_rows(const WorkBatch& b,
       w.begin_object();
       for (size_t k = 0; k < keep_.size(); ++k) {
         w.key(keep_[k]);
-        json_cell(&w, k < st.kept.size() ? st.kept[k] : Cell{});
+        json_cell(&w, k < b.keep_count ? kept[k] : Cell{});
       }
       for (size_t i = 0; i < row.size(); ++i) {
         w.key(names_[i]);
@@ -207,16 +205,17 @@ void RowFormatter::append_errors(const WorkBatch& b, const std::string& source_p
       w.null();  // binary rows (an image, a .npy row): the file and row locate them
     } else {
       // Invalid UTF-8 would make the errors file unreadable JSON: replace such bytes.
+      const std::string_view text = b.text(r);
       std::string clean;
-      clean.reserve(r.text.size());
-      for (size_t p = 0; p < r.text.size();) {
-        const unsigned char c = static_cast<unsigned char>(r.text[p]);
+      clean.reserve(text.size());
+      for (size_t p = 0; p < text.size();) {
+        const unsigned char c = static_cast<unsigned char>(text[p]);
         size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-        bool ok = len > 0 && p + len <= r.text.size();
+        bool ok = len > 0 && p + len <= text.size();
         for (size_t k = 1; ok && k < len; ++k)
-          ok = (static_cast<unsigned char>(r.text[p + k]) & 0xc0) == 0x80;
+          ok = (static_cast<unsigned char>(text[p + k]) & 0xc0) == 0x80;
         if (ok) {
-          clean.append(r.text, p, len);
+          clean.append(text.substr(p, len));
           p += len;
         } else {
           clean.append("\xef\xbf\xbd");

@@ -25,8 +25,7 @@ class RowFormatter {
 
   // Appends the batch's predicted rows to *out. The first call fixes the column layout
   // (header()); later rows must fit it.
-  Status append_rows(const WorkBatch& b, const std::vector<std::vector<PredValue>>& preds,
-                     std::string* out);
+  Status append_rows(const WorkBatch& b, const PredRows& preds, std::string* out);
   // Appends one JSON line per failed row of the batch to *err.
   void append_errors(const WorkBatch& b, const std::string& source_path, std::string* err) const;
 

@@ -28,7 +28,9 @@ struct SourceInfo {
 struct RawRow {
   int64_t row = 0;   // 0-based data row within the source (images: the image's index)
   int64_t line = 0;  // 1-based line where a text record starts; 0 for binary rows
-  std::string text;  // the record (CSV/JSONL), the file bytes (images), the row bytes (.npy)
+  // The record (CSV/JSONL), the file bytes (images), the row bytes (.npy): bytes
+  // [offset, offset + size) of the batch's `data` (one buffer per batch, not one per row).
+  size_t offset = 0, size = 0;
   std::string path;  // images: the file
 };
 
@@ -40,8 +42,7 @@ struct Cell {
 };
 
 struct RowState {
-  std::string error;       // non-empty: the row failed and goes to the errors file
-  std::vector<Cell> kept;  // --keep-columns values
+  std::string error;  // non-empty: the row failed and goes to the errors file
 };
 
 struct WorkBatch {
@@ -53,10 +54,19 @@ struct WorkBatch {
   bool last_in_chunk = false;
   std::shared_ptr<const SourceInfo> info;
   std::vector<RawRow> rows;
+  std::string data;  // the rows' bytes
+  std::string_view text(const RawRow& r) const {
+    return std::string_view(data).substr(r.offset, r.size);
+  }
   int64_t bytes_done = 0;  // input bytes consumed when the batch was read (progress)
 
   // Prepare: per-row outcome; the rows that made it, in order, and their stacked inputs.
   std::vector<RowState> state;
+  // --keep-columns values, keep_count per row (one buffer for the batch).
+  std::vector<Cell> kept;
+  size_t keep_count = 0;
+  Cell* kept_row(size_t row) { return kept.data() + row * keep_count; }
+  const Cell* kept_row(size_t row) const { return kept.data() + row * keep_count; }
   std::vector<uint32_t> ok_rows;
   NamedTensors inputs;
   // Forward pass: outputs for ok_rows (dim 0 follows ok_rows).
