@@ -18,8 +18,11 @@ def pick(kind, name):
 
 
 lines = ["<!-- batch:begin -->", "## Batch inference (`make bench-batch`)", "",
-         f"One run, {threads} threads, on this machine; wall time of the whole command (start-up, "
-         "reading, writing included). Peak RSS of the main process (`/usr/bin/time`).", ""]
+         f"One run, {threads} threads, on this machine (2 cores shared with other work while "
+         "measured, so absolute figures are noisy; both sides ran back to back in the same run). "
+         "Wall time of the whole command: start-up (Python and library imports for the peers), "
+         "reading and writing included. Peak RSS of the main process (`/usr/bin/time`; the "
+         "DataLoader's worker processes are not counted).", ""]
 for kind, title, unit, peer in [
         ("fraud", f"Fraud GBT over a generated CSV of {int(rows):,} transactions", "rows/s",
          "pandas_sklearn"),

@@ -94,7 +94,9 @@ Result<JobSummary> run_job(const JobOptions& o) {
   NALAR_ASSIGN_OR_RETURN(ShardSpec shard, parse_shard(o.shard));
   NALAR_ASSIGN_OR_RETURN(OutputFormat out_format, output_format_of(o.output));
   NALAR_ASSIGN_OR_RETURN(InputSet inputs, expand_inputs(o.input, o.format));
-  if (o.batch_size < 1) return invalid_argument("--batch-size must be at least 1");
+  const bool images = inputs.format == InputFormat::kImages;
+  JobOptions opt = o;  // with defaults filled in
+  if (opt.batch_size <= 0) opt.batch_size = images ? 32 : 256;
   const int64_t chunk_rows =
       o.chunk_rows > 0 ? o.chunk_rows : (inputs.format == InputFormat::kImages ? 1024 : 65536);
 
@@ -110,7 +112,7 @@ Result<JobSummary> run_job(const JobOptions& o) {
         "--keep-columns needs a .csv or .jsonl output; .npy holds numbers only");
 
   ChunkStore store(o.output, summary.errors, out_format);
-  const std::string job = job_identity(o, inputs, model->onnx_path(), chunk_rows, out_format);
+  const std::string job = job_identity(opt, inputs, model->onnx_path(), chunk_rows, out_format);
   NALAR_ASSIGN_OR_RETURN(ChunkStore::Start start, store.open(job, shard.to_string(), o.resume));
   Manifest& manifest = store.manifest();
   summary.resumed_rows = manifest.rows_read();
@@ -127,7 +129,7 @@ Result<JobSummary> run_job(const JobOptions& o) {
   if (!manifest.header.empty()) formatter.set_header(manifest.header);
 
   ReaderOptions ro;
-  ro.batch_size = o.batch_size;
+  ro.batch_size = opt.batch_size;
   ro.chunk_rows = chunk_rows;
   ro.shard = shard;
   ro.skip_chunks = manifest.chunks.size();
@@ -135,8 +137,9 @@ Result<JobSummary> run_job(const JobOptions& o) {
   ro.named_columns = prep.named_columns();
   Reader reader(inputs, ro);
 
-  // Three bounded hand-offs: at most ~(3 x capacity) batches are in memory at once.
-  const size_t kDepth = 4;
+  // Three bounded hand-offs: at most ~(3 x capacity) batches are in memory at once; images are
+  // large rows, so their queues are shallower.
+  const size_t kDepth = images ? 2 : 4;
   OrderedQueue<WorkBatch> read_q(kDepth), prepared_q(kDepth), done_q(kDepth);
   auto cancel_all = [&] {
     read_q.cancel();

@@ -16,9 +16,9 @@ struct JobOptions {
   std::string model;
   std::string input;
   std::string output;
-  std::string format;  // input format; empty: from the file names
-  std::string errors;  // empty: <output>.errors.jsonl
-  int64_t batch_size = 256;
+  std::string format;       // input format; empty: from the file names
+  std::string errors;       // empty: <output>.errors.jsonl
+  int64_t batch_size = 0;   // 0: 256 rows, 32 images
   int64_t chunk_rows = 0;   // 0: 65536 for rows, 1024 for images
   int threads = 0;          // model threads; 0: one per core
   int prepare_workers = 0;  // 0: chosen from the core count

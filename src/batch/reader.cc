@@ -111,6 +111,7 @@ Status Reader::read_text(uint32_t source, Cutter* cut) {
     bool found = false;
     while (stream->next(&rec, &line)) {
       if (!rec.empty() && rec.back() == '\r') rec.remove_suffix(1);
+      if (rec.starts_with("\xEF\xBB\xBF")) rec.remove_prefix(3);  // a UTF-8 byte order mark
       if (rec.empty()) continue;
       std::vector<std::string_view> fields;
       std::string scratch;

@@ -43,9 +43,30 @@ void csv_cell(std::string* out, const Cell& c) {
   }
 }
 
-bool looks_numeric(const std::string& s) {
-  double d;
-  return !s.empty() && s.find_first_of("nNiI") == std::string::npos && parse_number(s, &d);
+// Whether a CSV cell is a number as JSON writes them: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?
+bool is_json_number(std::string_view s) {
+  size_t i = 0;
+  auto digits = [&] {
+    const size_t start = i;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
+    return i > start;
+  };
+  if (i < s.size() && s[i] == '-') ++i;
+  if (i < s.size() && s[i] == '0') {
+    ++i;
+  } else if (!digits()) {
+    return false;
+  }
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    if (!digits()) return false;
+  }
+  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+    ++i;
+    if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
+    if (!digits()) return false;
+  }
+  return i == s.size();
 }
 
 void json_cell(json::Writer* w, const Cell& c) {
@@ -59,19 +80,11 @@ void json_cell(json::Writer* w, const Cell& c) {
     case Cell::Kind::kJsonLiteral:
       w->raw(c.text);
       break;
-    case Cell::Kind::kText:  // a CSV cell: a number when it reads as one
-      if (looks_numeric(c.text)) {
-        std::string_view t = c.text;
-        while (!t.empty() && (t.front() == ' ' || t.front() == '+')) t.remove_prefix(1);
-        while (!t.empty() && t.back() == ' ') t.remove_suffix(1);
-        // JSON wants digits before and after a point.
-        if (t.front() == '.' || t.back() == '.' || t.starts_with("-."))
-          w->string(c.text);
-        else
-          w->raw(t);
-      } else {
+    case Cell::Kind::kText:  // a CSV cell: a number when it is one as JSON writes it
+      if (is_json_number(c.text))
+        w->raw(c.text);
+      else
         w->string(c.text);
-      }
       break;
   }
 }

@@ -18,7 +18,7 @@ namespace {
 
 const char* kHelp =
     "usage: nalar batch --model MODEL --input PATH_OR_GLOB --output PATH\n"
-    "                   [--format csv|jsonl|npy|images] [--batch-size 256] [--threads N]\n"
+    "                   [--format csv|jsonl|npy|images] [--batch-size N] [--threads N]\n"
     "                   [--shard I/N] [--resume] [--keep-columns a,b] [--errors PATH]\n"
     "                   [--max-errors N] [--chunk-rows N] [--quiet] [--json]\n"
     "       nalar batch merge --output PATH SHARD_OUTPUT... [--errors PATH] [--json]\n"
@@ -35,7 +35,8 @@ const char* kHelp =
     "PATH.parts/ with a manifest: after a crash, the same command with --resume continues.\n"
     "--shard I/N processes the chunks (s + k) mod N == I (source s, chunk k), so N workers\n"
     "cover the input once; 'nalar batch merge' joins their outputs in input order.\n"
-    "--json prints the summary as one JSON object on stdout.\n";
+    "--batch-size: rows per forward pass (default 256; 32 for images). --threads: the model's\n"
+    "threads (default: one per core). --json prints the summary as one JSON object on stdout.\n";
 
 int fail(const std::string& message, int code = 1) {
   std::cerr << "nalar batch: " << message << "\n";
@@ -135,7 +136,7 @@ int batch_main(int argc, char** argv) {
   o.resume = args->has("--resume");
   o.quiet = args->has("--quiet");
   o.keep_columns = split_list(args->get("--keep-columns"));
-  auto bs = args->get_int("--batch-size", 256, 1);
+  auto bs = args->get_int("--batch-size", 0, 1);
   auto th = args->get_int("--threads", 0, 1);
   auto me = args->get_int("--max-errors", -1, 0);
   auto cr = args->get_int("--chunk-rows", 0, 1);
