@@ -583,26 +583,44 @@ def drain(srv):
                    for i in range(n_stream)]
     stream_done = threading.Event()
 
-    def stream_requests():  # keep the client side open until the answers are in
+    def stream_requests():  # the client keeps its side open: the server ends the stream
         yield from stream_reqs
         stream_done.wait(120)
 
     stream = s.ModelStreamInfer(stream_requests(), timeout=120)
-    stream_answers, stream_last = [], [0.0]
+    stream_answers, stream_end = [], []  # (time, answer); final status
 
     def read_stream():
         try:
             for r in stream:
-                stream_answers.append(r)
-                stream_last[0] = time.time()
-                if len(stream_answers) == len(stream_reqs):
-                    stream_done.set()
+                stream_answers.append((time.time(), r))
+            stream_end.append("OK")
         except grpc.RpcError as e:
-            stream_answers.append(e.code())
+            stream_end.append(f"{e.code().name}: {e.details()}")
         stream_done.set()
 
     reader = threading.Thread(target=read_stream)
     reader.start()
+    # A stream whose client stays open and idle must not hold the exit up until the deadline.
+    idle_release = threading.Event()
+
+    def idle_requests():
+        yield make_request("mlp", [("INPUT0", "FP32", [1, 4], np.ones((1, 4), np.float32))],
+                           rid="idle")
+        idle_release.wait(120)
+
+    idle = s.ModelStreamInfer(idle_requests(), timeout=120)
+    idle_first = next(idle).infer_response.id
+    idle_end = []
+
+    def read_idle():
+        try:
+            idle_end.append(("OK", len(list(idle))))
+        except grpc.RpcError as e:
+            idle_end.append((e.code().name, 0))
+
+    idle_reader = threading.Thread(target=read_idle)
+    idle_reader.start()
     time.sleep(min(0.1, one / 2))
     srv.proc.send_signal(signal.SIGTERM)
     t_sig = time.time()
@@ -618,20 +636,34 @@ def drain(srv):
         except grpc.RpcError as e:
             results.append(e.code())
     reader.join(120)
-    last_answer = max(stream_last[0], *(f.done_at for f in unary))
+    last_answer = max([t for t, _ in stream_answers] + [f.done_at for f in unary])
     still_running = refused_at < last_answer
     rc = srv.proc.wait(timeout=60)
+    exit_after = time.time() - t_sig
+    idle_reader.join(30)
+    idle_release.set()
     check(all(isinstance(r, np.ndarray) and np.array_equal(r, want) for r in results),
           f"SIGTERM: in-flight ModelInfer calls finished with their answers "
           f"({[r if not isinstance(r, np.ndarray) else 'OK' for r in results]})")
-    check(len(stream_answers) == n_stream and all(not isinstance(a, grpc.StatusCode)
-                                           and not a.error_message for a in stream_answers),
-          f"SIGTERM: the open stream got all its answers "
-          f"({[a if isinstance(a, grpc.StatusCode) else a.infer_response.id for a in stream_answers]})")
+    answered = [a for _, a in stream_answers if not a.error_message]
+    after_signal = [a for t, a in stream_answers if not a.error_message and t > t_sig]
+    refused = [a for _, a in stream_answers if a.error_message]
+    ids = [a.infer_response.id for _, a in stream_answers]
+    check(after_signal and all(np.array_equal(outputs_of(a.infer_response)["OUTPUT0"][2], want)
+                               for a in answered)
+          and all("shutting down" in a.error_message for a in refused)
+          and len(set(ids)) == len(ids) and set(ids) <= {f"d{i}" for i in range(n_stream)}
+          and stream_end == ["UNAVAILABLE: the server is shutting down"],
+          f"SIGTERM: an open stream gets the answers of the requests it had sent "
+          f"({len(answered)} answered, {len(after_signal)} after the signal, {len(refused)} "
+          f"refused as shutting down, of {n_stream}), then ends UNAVAILABLE ({stream_end})")
     check(refused_while_draining and still_running,
           f"SIGTERM: new calls refused while draining ({code.name} {refused_at - t_sig:.2f} s "
           f"after the signal, last answer after {last_answer - t_sig:.2f} s; one call takes "
           f"{one * 1000:.0f} ms)")
+    check(idle_first == "idle" and idle_end == [("UNAVAILABLE", 0)] and exit_after < 10,
+          f"SIGTERM: an idle open stream is ended at once (UNAVAILABLE) ({idle_end}, exit "
+          f"{exit_after:.2f} s after the signal)")
     check(rc == 0, f"SIGTERM: exit status 0 (got {rc})")
     fresh.close()
     srv.channel.close()

@@ -58,6 +58,7 @@ void GrpcServer::set_serving(bool serving) {
 
 void GrpcServer::stop(int drain_timeout_ms) {
   if (!impl_->server) return;
+  impl_->service.drain_streams();  // idle streams end now instead of at the deadline
   // New calls are refused at once; running ones get until the deadline, then are cancelled.
   // Shutdown returns once every call has finished (inference calls finish from the scheduler).
   impl_->server->Shutdown(std::chrono::system_clock::now() +

@@ -139,6 +139,31 @@ void InferenceServiceImpl::start_infer(const inference::ModelInferRequest& reque
   (*model)->infer(std::move(ir), std::move(done));
 }
 
+bool InferenceServiceImpl::add_stream(StreamInferReactor* stream) {
+  std::lock_guard<std::mutex> lock(streams_mu_);
+  if (draining_) return stream->drain();
+  streams_.insert(stream);
+  return false;
+}
+
+void InferenceServiceImpl::remove_stream(StreamInferReactor* stream) {
+  std::lock_guard<std::mutex> lock(streams_mu_);
+  streams_.erase(stream);
+}
+
+void InferenceServiceImpl::drain_streams() {
+  std::vector<StreamInferReactor*> idle;
+  {
+    std::lock_guard<std::mutex> lock(streams_mu_);
+    draining_ = true;
+    for (StreamInferReactor* s : streams_)
+      if (s->drain()) idle.push_back(s);
+  }
+  // Outside the lock: OnDone (which takes it) may follow Finish. An idle stream stays alive
+  // until it is finished here, since nothing else finishes it once drain() said so.
+  for (StreamInferReactor* s : idle) s->finish();
+}
+
 ::grpc::ServerUnaryReactor* InferenceServiceImpl::ServerLive(::grpc::CallbackServerContext* ctx,
                                                              const inference::ServerLiveRequest*,
                                                              inference::ServerLiveResponse* resp) {

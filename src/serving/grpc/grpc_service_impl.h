@@ -11,6 +11,7 @@
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "serving/grpc/grpc_service.grpc.pb.h"
@@ -18,6 +19,8 @@
 #include "serving/repository.h"
 
 namespace nalar::serving::kserve_grpc {
+
+class StreamInferReactor;
 
 // Triton's mapping of error kinds to gRPC codes (see grpc_server.h).
 ::grpc::Status to_grpc_status(const Status& status);
@@ -47,6 +50,13 @@ class InferenceServiceImpl final : public inference::GRPCInferenceService::Callb
   // Decodes `request`, finds the model and queues it; `done` is called exactly once (possibly
   // before this returns) with the response or the reason it failed.
   void start_infer(const inference::ModelInferRequest& request, InferCallback done);
+
+  // Open ModelStreamInfer streams, so that shutdown can end idle ones instead of waiting for
+  // their clients. add_stream returns true when the server is already draining.
+  bool add_stream(StreamInferReactor* stream);
+  void remove_stream(StreamInferReactor* stream);
+  // Stops every open stream (and any opened later) once its running requests are answered.
+  void drain_streams();
 
   ::grpc::ServerUnaryReactor* ServerLive(::grpc::CallbackServerContext* ctx,
                                          const inference::ServerLiveRequest* request,
@@ -88,6 +98,9 @@ class InferenceServiceImpl final : public inference::GRPCInferenceService::Callb
   ModelRepository* repo_;
   const std::atomic<bool>* ready_;
   SerialWorker repository_worker_;  // load / unload
+  std::mutex streams_mu_;
+  std::set<StreamInferReactor*> streams_;
+  bool draining_ = false;
 };
 
 }  // namespace nalar::serving::kserve_grpc

@@ -2,7 +2,8 @@
 // once (the next read starts while it runs), so a stream's requests batch with each other and
 // with everyone else's; each answer (or its error_message, the stream staying open) is written
 // as soon as it is ready, one write at a time. The stream finishes OK once the client has closed
-// its side and every answer is out.
+// its side and every answer is out; on shutdown, once every request already read is answered
+// (requests read later get an error_message; the stream then ends UNAVAILABLE).
 #pragma once
 
 #include <grpcpp/grpcpp.h>
@@ -22,6 +23,13 @@ class StreamInferReactor final
  public:
   explicit StreamInferReactor(InferenceServiceImpl* service);
 
+  // Server shutdown: requests still running are answered, later ones are refused, and the stream
+  // finishes as soon as nothing is left, without waiting for the client to close. Returns true
+  // when the caller must call finish() (stream idle); the reactor stays alive until it does.
+  bool drain();
+  // Finishes the stream: OK when the client had closed its side, else UNAVAILABLE (drained).
+  void finish();
+
   void OnReadDone(bool ok) override;
   void OnWriteDone(bool ok) override;
   void OnDone() override;
@@ -38,6 +46,7 @@ class StreamInferReactor final
   int in_flight_ = 0;                                        // requests read but not answered yet
   bool writing_ = false;
   bool reads_done_ = false;
+  bool draining_ = false;
   bool broken_ = false;  // a write failed: the client is gone, answers are dropped
   bool finished_ = false;
 };
