@@ -8,8 +8,8 @@ PROTO_ROOT holds serving/grpc/grpc_service.proto and serving/model_config.proto.
 the integration repository (make_repository.py --test) plus an identity model per datatype and a
 deliberately slow model, starts the server on free ports and checks every RPC, raw and typed
 tensor contents for every datatype, classification, the error table with its status codes,
-batching under concurrency, streaming, explicit load/unload, statistics and metrics, queue-full
-rejection, a client that vanishes mid-stream, and SIGTERM draining in-flight calls.
+batching under concurrency, streaming, explicit load/unload, a reload under load with no failed
+call, statistics and metrics, queue-full rejection, a client that vanishes mid-stream, and SIGTERM draining in-flight calls.
 """
 import concurrent.futures
 import importlib.util
@@ -544,6 +544,35 @@ def load_unload(srv):
     check(code == grpc.StatusCode.UNIMPLEMENTED, "load with file: parameters: UNIMPLEMENTED")
 
 
+def reload_under_load(srv, repo):
+    """Reloading a model while gRPC calls stream in: not one call fails (zero-downtime swap)."""
+    s = srv.stub
+    x = np.random.default_rng(12).standard_normal((2, 4)).astype(np.float32)
+    want = mlp_reference(f"{repo}/mlp/1/model.onnx", x)
+    req = make_request("mlp", [("INPUT0", "FP32", x.shape, x)])
+    stop = threading.Event()
+    results = []
+
+    def client():
+        while not stop.is_set():
+            code, r = call(s.ModelInfer, req)
+            results.append(code == grpc.StatusCode.OK
+                           and np.allclose(outputs_of(r)["OUTPUT0"][2], want, atol=1e-5))
+
+    threads = [threading.Thread(target=client) for _ in range(4)]
+    for t in threads:
+        t.start()
+    loads = [call(s.RepositoryModelLoad, pb.RepositoryModelLoadRequest(model_name="mlp"))[0]
+             for _ in range(3)]
+    time.sleep(0.1)
+    stop.set()
+    for t in threads:
+        t.join()
+    check(all(c == grpc.StatusCode.OK for c in loads) and results and all(results),
+          f"3 reloads of mlp during {len(results)} concurrent gRPC calls: "
+          f"{results.count(False)} failed")
+
+
 def queue_full(srv):
     """max_queue_size 1 on the slow model: concurrent calls beyond it get UNAVAILABLE."""
     s = srv.stub
@@ -684,6 +713,7 @@ def main():
             batching(srv, repo)
             streaming(srv, repo)
             load_unload(srv)
+            reload_under_load(srv, repo)
             queue_full(srv)
             drain(srv)
         except Exception:
