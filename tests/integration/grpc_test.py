@@ -573,6 +573,27 @@ def reload_under_load(srv, repo):
           f"{results.count(False)} failed")
 
 
+def client_deadline(srv):
+    """A call whose gRPC deadline passes while it waits in the queue is dropped, not run."""
+    s = srv.stub
+    x = np.random.default_rng(13).standard_normal((64, 1024)).astype(np.float32)
+    req = make_request("drain", [("INPUT0", "FP32", x.shape, x)])
+    s.ModelInfer(req, timeout=60)  # first-shape setup
+    stats = lambda: s.ModelStatistics(pb.ModelStatisticsRequest(name="drain")).model_stats[0]
+    before = stats()
+    busy = [s.ModelInfer.future(req, timeout=60) for _ in range(6)]
+    time.sleep(0.05)
+    code, _ = call(s.ModelInfer, req, timeout=0.03)
+    busy_ok = all(f.exception() is None for f in busy)
+    time.sleep(0.1)
+    after = stats()
+    runs = after.execution_count - before.execution_count
+    fails = after.inference_stats.fail.count - before.inference_stats.fail.count
+    check(code == grpc.StatusCode.DEADLINE_EXCEEDED and busy_ok and runs == 6 and fails == 1,
+          f"a call whose deadline passed in the queue is dropped before it runs ({code.name}; "
+          f"{runs} runs for 6 + 1 calls, {fails} failure)")
+
+
 def queue_full(srv):
     """max_queue_size 1 on the slow model: concurrent calls beyond it get UNAVAILABLE."""
     s = srv.stub
@@ -714,6 +735,7 @@ def main():
             streaming(srv, repo)
             load_unload(srv)
             reload_under_load(srv, repo)
+            client_deadline(srv)
             queue_full(srv)
             drain(srv)
         except Exception:

@@ -1,5 +1,6 @@
 #include "serving/grpc/grpc_codec.h"
 
+#include <algorithm>
 #include <cstring>
 #include <limits>
 #include <string_view>
@@ -13,6 +14,8 @@ namespace {
 
 using inference::InferParameter;
 using inference::InferTensorContents;
+
+constexpr uint64_t kMaxTimeoutUs = uint64_t{365} * 24 * 3600 * 1000000;
 
 // Same bounds as the REST codec: at most 2^48 elements and 32 dimensions.
 Result<Shape> checked_shape(const google::protobuf::RepeatedField<int64_t>& dims,
@@ -254,7 +257,9 @@ Result<InferRequest> decode_infer_request(const inference::ModelInferRequest& re
         return invalid_argument("'priority' " + std::to_string(v) + " is out of range");
       r.priority = static_cast<uint32_t>(v);
     } else if (key == "timeout") {
-      NALAR_ASSIGN_OR_RETURN(r.timeout_us, non_negative(value, key));
+      NALAR_ASSIGN_OR_RETURN(uint64_t v, non_negative(value, key));
+      // Beyond a year is "no limit" in practice, and keeps the scheduler's clock math in range.
+      r.timeout_us = std::min<uint64_t>(v, kMaxTimeoutUs);
     }
   }
   NALAR_RETURN_IF_ERROR(refuse_shared_memory(req.parameters(), "request"));

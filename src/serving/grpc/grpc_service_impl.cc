@@ -1,5 +1,7 @@
 #include "serving/grpc/grpc_service_impl.h"
 
+#include <algorithm>
+#include <chrono>
 #include <optional>
 #include <string>
 #include <vector>
@@ -126,7 +128,7 @@ void SerialWorker::post(std::function<void()> job) {
 }
 
 void InferenceServiceImpl::start_infer(const inference::ModelInferRequest& request,
-                                       InferCallback done) {
+                                       InferCallback done, uint64_t deadline_us) {
   auto version = parse_model_version(request.model_version());
   if (!version.is_ok()) return done(version.status());
   auto model = repo_->get(request.model_name(), *version);
@@ -136,6 +138,8 @@ void InferenceServiceImpl::start_infer(const inference::ModelInferRequest& reque
   InferRequest ir = std::move(decoded).value();
   ir.model_name = request.model_name();
   ir.model_version = *version;
+  if (deadline_us > 0 && (ir.timeout_us == 0 || deadline_us < ir.timeout_us))
+    ir.timeout_us = deadline_us;
   (*model)->infer(std::move(ir), std::move(done));
 }
 
@@ -233,12 +237,21 @@ void InferenceServiceImpl::drain_streams() {
     ::grpc::CallbackServerContext* ctx, const inference::ModelInferRequest* req,
     inference::ModelInferResponse* resp) {
   auto* reactor = ctx->DefaultReactor();
+  uint64_t deadline_us = 0;  // the client's deadline, if it set one
+  const auto left = ctx->deadline() - std::chrono::system_clock::now();
+  if (left < std::chrono::hours(24 * 365)) {  // none set: time_point::max()
+    deadline_us = static_cast<uint64_t>(
+        std::max<int64_t>(1, std::chrono::duration_cast<std::chrono::microseconds>(left).count()));
+  }
   // The request and response live until Finish; the scheduler's executor calls Finish.
-  start_infer(*req, [reactor, resp](Result<InferResponse> result) {
-    if (!result.is_ok()) return reactor->Finish(to_grpc_status(result.status()));
-    encode_infer_response(*result, resp);
-    reactor->Finish(::grpc::Status::OK);
-  });
+  start_infer(
+      *req,
+      [reactor, resp](Result<InferResponse> result) {
+        if (!result.is_ok()) return reactor->Finish(to_grpc_status(result.status()));
+        encode_infer_response(*result, resp);
+        reactor->Finish(::grpc::Status::OK);
+      },
+      deadline_us);
   return reactor;
 }
 

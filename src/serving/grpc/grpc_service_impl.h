@@ -48,8 +48,11 @@ class InferenceServiceImpl final : public inference::GRPCInferenceService::Callb
       : repo_(repository), ready_(ready) {}
 
   // Decodes `request`, finds the model and queues it; `done` is called exactly once (possibly
-  // before this returns) with the response or the reason it failed.
-  void start_infer(const inference::ModelInferRequest& request, InferCallback done);
+  // before this returns) with the response or the reason it failed. `deadline_us` > 0: the time
+  // the client still waits; a request still queued then is dropped before it costs a run (it
+  // acts as a shorter `timeout` parameter).
+  void start_infer(const inference::ModelInferRequest& request, InferCallback done,
+                   uint64_t deadline_us = 0);
 
   // Open ModelStreamInfer streams, so that shutdown can end idle ones instead of waiting for
   // their clients. add_stream returns true when the server is already draining.
