@@ -579,19 +579,22 @@ def client_deadline(srv):
     x = np.random.default_rng(13).standard_normal((64, 1024)).astype(np.float32)
     req = make_request("drain", [("INPUT0", "FP32", x.shape, x)])
     s.ModelInfer(req, timeout=60)  # first-shape setup
+    t0 = time.time()
+    s.ModelInfer(req, timeout=60)
+    deadline = max(0.02, 2 * (time.time() - t0))  # the ten runs queued before take ~5x that
     stats = lambda: s.ModelStatistics(pb.ModelStatisticsRequest(name="drain")).model_stats[0]
     before = stats()
-    busy = [s.ModelInfer.future(req, timeout=60) for _ in range(6)]
-    time.sleep(0.05)
-    code, _ = call(s.ModelInfer, req, timeout=0.03)
+    busy = [s.ModelInfer.future(req, timeout=60) for _ in range(10)]
+    time.sleep(deadline / 4)
+    code, _ = call(s.ModelInfer, req, timeout=deadline)
     busy_ok = all(f.exception() is None for f in busy)
     time.sleep(0.1)
     after = stats()
     runs = after.execution_count - before.execution_count
     fails = after.inference_stats.fail.count - before.inference_stats.fail.count
-    check(code == grpc.StatusCode.DEADLINE_EXCEEDED and busy_ok and runs == 6 and fails == 1,
-          f"a call whose deadline passed in the queue is dropped before it runs ({code.name}; "
-          f"{runs} runs for 6 + 1 calls, {fails} failure)")
+    check(code == grpc.StatusCode.DEADLINE_EXCEEDED and busy_ok and runs == 10 and fails == 1,
+          f"a call whose deadline ({deadline * 1000:.0f} ms) passed in the queue is dropped "
+          f"before it runs ({code.name}; {runs} runs for 10 + 1 calls, {fails} failure)")
 
 
 def queue_full(srv):
