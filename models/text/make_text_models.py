@@ -42,6 +42,7 @@ SPM_MODELS = {
     "unigram_identity": ["--model_type=unigram", "--vocab_size=800",
                          "--normalization_rule_name=identity"],
     "bpe_bytefallback": ["--model_type=bpe", "--vocab_size=700", "--byte_fallback=true",
+                         "--add_dummy_prefix=false",
                          "--normalization_rule_name=identity"],
     "unigram_userdefined": ["--model_type=unigram", "--vocab_size=600", "--byte_fallback=true",
                             "--user_defined_symbols=<mask>,[NL],license", "--pad_id=3",

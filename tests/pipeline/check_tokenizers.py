@@ -85,7 +85,7 @@ def corpus_texts(seed, n):
     return out
 
 
-TEXTS = FIXED + random_texts(1, 400) + corpus_texts(2, 100)
+TEXTS = FIXED + random_texts(1, 1200) + corpus_texts(2, 300)
 
 # ---- SentencePiece -------------------------------------------------------------------------
 
@@ -310,6 +310,50 @@ def check_handwritten(tmp):
     print("hand-written WordPiece cases: %d" % (len(cases) + 2))
 
 
+def check_unicode_exhaustive(tmp):
+    """Every code point through the basic tokenizer, cased and uncased, against the reference.
+
+    Each code point is its own word (space separated), and the vocabulary holds every character
+    (and its "##" form where an expansion needs it), so a difference in cleaning, category,
+    lowercasing or decomposition of any single code point shows up as a different id.
+    """
+    cps = [c for c in range(1, 0x110000) if not 0xD800 <= c <= 0xDFFF]
+    texts = [" ".join(chr(c) for c in cps[i:i + 64]) for i in range(0, len(cps), 64)]
+    # Final sigma and other context: Σ between every BMP letter-ish code point and a letter.
+    sig = [c for c in range(0x20, 0x3400) if not 0xD800 <= c <= 0xDFFF]
+    texts += [" ".join("A%s\u03a3%sb A%s\u03a3%s %s\u03a3" % ((chr(c),) * 5)
+                       for c in sig[i:i + 32]) for i in range(0, len(sig), 32)]
+    first, cont = set(), set()
+    for lower in (True, False):
+        for t in texts:
+            for w in ref_basic(t, lower):
+                first.add(w[0])
+                cont.update(w[1:])
+    path = os.path.join(tmp, "all_chars.txt")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("[PAD]\n[UNK]\n[CLS]\n[SEP]\n")
+        for c in sorted(first):
+            f.write(c + "\n")
+        for c in sorted(cont):
+            f.write("##" + c + "\n")
+    vocab = load_vocab(path)
+    inv = {i: t for t, i in vocab.items()}
+    for lower in (True, False):
+        rc, got = run_tool("wordpiece", path, texts, *([] if lower else ["--cased"]))
+        check(rc == 0 and len(got) == len(texts), "exhaustive: tool ran (rc %d)" % rc)
+        bad = 0
+        for t, g in zip(texts, got):
+            want = ["[CLS]"] + ref_tokens(t, vocab, lower) + ["[SEP]"]
+            have = [inv.get(i, "?") for i in g.get("ids", [])]
+            if have != want:
+                bad += 1
+                if bad <= 3:
+                    diff = [(h, w) for h, w in zip(have, want) if h != w][:5]
+                    check(False, "exhaustive lower=%s: first differences %r" % (lower, diff))
+        check(bad == 0, "exhaustive lower=%s: %d of %d lines differ" % (lower, bad, len(texts)))
+        print("every code point, lowercase=%-5s %d lines, %d differ" % (lower, len(texts), bad))
+
+
 def check_errors(tmp):
     # Missing vocabulary / model files.
     for kind in ("wordpiece", "sentencepiece"):
@@ -352,6 +396,7 @@ def main():
     check_wordpiece()
     with tempfile.TemporaryDirectory() as tmp:
         check_handwritten(tmp)
+        check_unicode_exhaustive(tmp)
         check_errors(tmp)
     if failures:
         print("%d check(s) failed" % len(failures))
