@@ -59,6 +59,8 @@ FIXED = [
     "GNU GENERAL PUBLIC LICENSE Version 3, 29 June 2007", "a\u0000b", "\t", "..", "##",
     "You may obtain a copy of the License at http://www.apache.org/licenses/LICENSE-2.0",
     "THE SOFTWARE IS PROVIDED \"AS IS\", WITHOUT WARRANTY OF ANY KIND", "\u0130I\u0131i",
+    "the capital of France is [MASK].", "[CLS] a [SEP] b [SEP][PAD][PAD]", "[[MASK]]", "[mask] [MAS",
+    "x[UNK]y", "[SEP",
 ]
 
 POOL = (list("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") * 3 +
@@ -198,8 +200,20 @@ def ref_wordpiece(word, vocab):
     return pieces
 
 
+SPECIALS = ["[CLS]", "[SEP]", "[PAD]", "[UNK]", "[MASK]"]
+
+
 def ref_tokens(text, vocab, lower):
-    return [p for w in ref_basic(text, lower) for p in ref_wordpiece(w, vocab)]
+    """Special token strings in the text stay whole (as Hugging Face's BertTokenizer does)."""
+    out, rest = [], text
+    while True:
+        hits = [(rest.find(s), s) for s in SPECIALS if s in vocab and s in rest]
+        if not hits:
+            break
+        at, s = min(hits)
+        out += [p for w in ref_basic(rest[:at], lower) for p in ref_wordpiece(w, vocab)] + [s]
+        rest = rest[at + len(s):]
+    return out + [p for w in ref_basic(rest, lower) for p in ref_wordpiece(w, vocab)]
 
 
 def ref_assemble(a, b, max_length, specials=True):
@@ -292,6 +306,7 @@ def check_handwritten(tmp):
         ("ah\u535A\u63A8zz", ["ah", "\u535A", "\u63A8", "zz"], []),
         ("Caf\u00e9", ["cafe"], []),
         ("", [], []),
+        ("wa[SEP]unwanted [UNK]", ["wa", "[SEP]", "un", "##want", "##ed", "[UNK]"], []),
         ("HeLLo!", ["HeLLo", "!"], ["--cased"]),
         ("Caf\u00e9", ["[UNK]"], ["--cased"]),
     ]

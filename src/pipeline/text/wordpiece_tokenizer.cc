@@ -49,6 +49,9 @@ Result<std::unique_ptr<WordPieceTokenizer>> WordPieceTokenizer::from_vocab(
   }
   t->policy_ = {config.max_length, config.truncation};
   t->lowercase_ = config.lowercase;
+  for (const char* s : {"[CLS]", "[SEP]", "[PAD]", "[UNK]", "[MASK]"}) {
+    if (const int64_t sid = t->find(s); sid >= 0) t->specials_in_text_.emplace_back(s, sid);
+  }
   return t;
 }
 
@@ -98,10 +101,35 @@ void WordPieceTokenizer::wordpiece(const std::u32string& word, std::vector<int64
   }
 }
 
+void WordPieceTokenizer::encode_plain(std::string_view text, std::vector<int64_t>* ids) const {
+  if (text.empty()) return;
+  // Validated by the caller, so decoding cannot fail.
+  const Result<std::u32string> cps = decode_utf8(text);
+  for (const std::u32string& word : bert_basic_tokenize(cps.value(), lowercase_)) {
+    wordpiece(word, ids);
+  }
+}
+
 Result<std::vector<int64_t>> WordPieceTokenizer::encode_ids(std::string_view text) const {
-  NALAR_ASSIGN_OR_RETURN(const std::u32string cps, decode_utf8(text));
+  NALAR_RETURN_IF_ERROR(validate_utf8(text));
   std::vector<int64_t> ids;
-  for (const std::u32string& word : bert_basic_tokenize(cps, lowercase_)) wordpiece(word, &ids);
+  // Split at special token strings; '[' is ASCII, so the pieces stay valid UTF-8.
+  size_t segment = 0;
+  for (size_t i = text.find('['); i != std::string_view::npos; i = text.find('[', i)) {
+    bool matched = false;
+    for (const auto& [s, sid] : specials_in_text_) {
+      if (text.substr(i, s.size()) == s) {
+        encode_plain(text.substr(segment, i - segment), &ids);
+        ids.push_back(sid);
+        i += s.size();
+        segment = i;
+        matched = true;
+        break;
+      }
+    }
+    if (!matched) ++i;
+  }
+  encode_plain(text.substr(segment), &ids);
   return ids;
 }
 
