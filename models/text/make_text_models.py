@@ -53,12 +53,22 @@ SPM_MODELS = {
     "char_identity": ["--model_type=char", "--vocab_size=80", "--eos_id=-1",
                       "--normalization_rule_name=identity"],
     "word_identity": ["--model_type=word", "--vocab_size=500", "--normalization_rule_name=identity"],
+    # A custom rule table (compiled by spm_train into the precompiled charsmap): single and
+    # multi-character sources, one rule that deletes.
+    "unigram_customrule": ["--model_type=unigram", "--vocab_size=300",
+                           "--normalization_rule_tsv={rules}"],
 }
+
+CUSTOM_RULES = "41\t61\n2C 20\t2C\nFB01\t66 69\n200B\t\n"
 
 
 def train_spm(corpus_path):
     for name, flags in SPM_MODELS.items():
         with tempfile.TemporaryDirectory() as tmp:
+            rules = os.path.join(tmp, "rules.tsv")
+            with open(rules, "w") as f:
+                f.write(CUSTOM_RULES)
+            flags = [f.replace("{rules}", rules) for f in flags]
             prefix = os.path.join(tmp, name)
             cmd = ["spm_train", "--input=" + corpus_path, "--model_prefix=" + prefix,
                    "--character_coverage=1.0", "--num_threads=1", "--minloglevel=2",
