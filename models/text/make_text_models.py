@@ -57,6 +57,8 @@ SPM_MODELS = {
     # multi-character sources, one rule that deletes.
     "unigram_customrule": ["--model_type=unigram", "--vocab_size=300",
                            "--normalization_rule_tsv={rules}"],
+    "word_wsonly": ["--model_type=word", "--vocab_size=400", "--remove_extra_whitespaces=false",
+                    "--allow_whitespace_only_pieces=true", "--normalization_rule_name=identity"],
 }
 
 CUSTOM_RULES = "41\t61\n2C 20\t2C\nFB01\t66 69\n200B\t\n"
@@ -79,6 +81,19 @@ def train_spm(corpus_path):
         with open(os.path.join(HERE, name + ".model"), "wb") as f:
             f.write(data)
         print("%s.model: %d bytes" % (name, len(data)))
+
+
+def derive_noescape():
+    """escape_whitespaces has no spm_train flag: flip it in a trained model's NormalizerSpec."""
+    import sentencepiece.sentencepiece_model_pb2 as pb
+    m = pb.ModelProto()
+    with open(os.path.join(HERE, "unigram_identity.model"), "rb") as f:
+        m.ParseFromString(f.read())
+    m.normalizer_spec.escape_whitespaces = False
+    data = m.SerializeToString()
+    with open(os.path.join(HERE, "unigram_noescape.model"), "wb") as f:
+        f.write(data)
+    print("unigram_noescape.model: %d bytes" % len(data))
 
 
 def words_of(line):
@@ -143,6 +158,7 @@ def main():
         corpus = f.name
     try:
         train_spm(corpus)
+        derive_noescape()
     finally:
         os.unlink(corpus)
     build_vocab(lines)
