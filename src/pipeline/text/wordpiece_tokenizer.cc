@@ -60,14 +60,17 @@ int64_t WordPieceTokenizer::find(std::string_view token) const {
   return it == vocab_.end() ? -1 : it->second;
 }
 
-void WordPieceTokenizer::wordpiece(const std::u32string& word, std::vector<int64_t>* ids) const {
+void WordPieceTokenizer::wordpiece(std::u32string_view word, Scratch* scratch,
+                                   std::vector<int64_t>* ids) const {
   if (word.size() > kMaxWordChars) {
     ids->push_back(unk_id_);
     return;
   }
   // Byte offset of each character in the word's UTF-8, so candidates are substrings.
-  std::string utf8;
-  std::vector<size_t> offsets;
+  std::string& utf8 = scratch->utf8;
+  std::vector<size_t>& offsets = scratch->offsets;
+  utf8.clear();
+  offsets.clear();
   for (char32_t c : word) {
     offsets.push_back(utf8.size());
     append_utf8(c, &utf8);
@@ -75,7 +78,7 @@ void WordPieceTokenizer::wordpiece(const std::u32string& word, std::vector<int64
   offsets.push_back(utf8.size());
 
   const size_t before = ids->size();
-  std::string candidate;
+  std::string& candidate = scratch->candidate;
   size_t start = 0;
   while (start < word.size()) {
     int64_t match = -1;
@@ -105,9 +108,9 @@ void WordPieceTokenizer::encode_plain(std::string_view text, std::vector<int64_t
   if (text.empty()) return;
   // Validated by the caller, so decoding cannot fail.
   const Result<std::u32string> cps = decode_utf8(text);
-  for (const std::u32string& word : bert_basic_tokenize(cps.value(), lowercase_)) {
-    wordpiece(word, ids);
-  }
+  Scratch scratch;
+  bert_basic_tokenize(cps.value(), lowercase_,
+                      [&](std::u32string_view word) { wordpiece(word, &scratch, ids); });
 }
 
 Result<std::vector<int64_t>> WordPieceTokenizer::encode_ids(std::string_view text) const {

@@ -37,7 +37,12 @@ class WordPieceTokenizer final : public Tokenizer {
     size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
   int64_t find(std::string_view token) const;
-  void wordpiece(const std::u32string& word, std::vector<int64_t>* ids) const;
+  // Scratch buffers of one encode call, so words do not allocate.
+  struct Scratch {
+    std::string utf8, candidate;
+    std::vector<size_t> offsets;
+  };
+  void wordpiece(std::u32string_view word, Scratch* scratch, std::vector<int64_t>* ids) const;
   void encode_plain(std::string_view text, std::vector<int64_t>* ids) const;
 
   std::unordered_map<std::string, int64_t, Hash, std::equal_to<>> vocab_;
