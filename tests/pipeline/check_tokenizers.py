@@ -278,6 +278,38 @@ def check_unicode_exhaustive(tmp):
         print("every code point, lowercase=%-5s %d lines, %d differ" % (lower, len(texts), bad))
 
 
+def check_charsmap_exhaustive(tmp):
+    """Every code point through the nmt_nfkc rules, seen through byte fallback.
+
+    A derived model (made here, not committed): the byte-fallback unigram model with
+    unigram_nfkc's precompiled charsmap, so whatever a code point normalises to is visible as
+    pieces or bytes rather than hidden behind <unk>.
+    """
+    import sentencepiece.sentencepiece_model_pb2 as pb
+    nfkc, model = pb.ModelProto(), pb.ModelProto()
+    nfkc.ParseFromString(open(os.path.join(MODELS, "unigram_nfkc.model"), "rb").read())
+    model.ParseFromString(open(os.path.join(MODELS, "unigram_userdefined.model"), "rb").read())
+    model.normalizer_spec.CopyFrom(nfkc.normalizer_spec)
+    path = os.path.join(tmp, "nfkc_bytes.model")
+    open(path, "wb").write(model.SerializeToString())
+    sp = spm.SentencePieceProcessor(model_file=path)
+    cps = [c for c in range(1, 0x110000) if not 0xD800 <= c <= 0xDFFF]
+    texts = [" ".join(chr(c) for c in cps[i:i + 64]) for i in range(0, len(cps), 64)]
+    texts += ["".join(chr(c) for c in cps[i:i + 16]) for i in range(0, 0x3000, 16)]
+    rc, got = run_tool("sentencepiece", path, texts, "--no-special-tokens")
+    check(rc == 0 and len(got) == len(texts), "charsmap exhaustive: tool ran (rc %d)" % rc)
+    bad = 0
+    for t, g in zip(texts, got):
+        if g.get("ids") != sp.encode(t):
+            bad += 1
+            if bad <= 3:
+                check(False, "charsmap exhaustive: %r -> %s, sentencepiece %s" %
+                      (t[:20], g.get("ids", g)[:20], sp.encode(t)[:20]))
+    check(bad == 0, "charsmap exhaustive: %d of %d lines differ" % (bad, len(texts)))
+    print("every code point through nmt_nfkc + byte fallback: %d lines, %d differ" %
+          (len(texts), bad))
+
+
 def check_errors(tmp):
     # Missing vocabulary / model files.
     for kind in ("wordpiece", "sentencepiece"):
@@ -321,6 +353,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         check_handwritten(tmp)
         check_unicode_exhaustive(tmp)
+        check_charsmap_exhaustive(tmp)
         check_errors(tmp)
     if failures:
         print("%d check(s) failed" % len(failures))
