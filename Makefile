@@ -41,3 +41,8 @@ serve: build
 
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN)
+
+# Tokeniser throughput against python3-sentencepiece in the same run (bench/text_tokenizers.py).
+.PHONY: bench-text
+bench-text: build
+	/usr/bin/python3 bench/text_tokenizers.py $(BUILD)/tests/nalar_tokenize
