@@ -3,7 +3,7 @@
 
     image_parity.py NALAR_IMAGE_PREP
 
-Generates JPEGs (quality, 4:4:4 / 4:2:2 / 4:2:0, progressive, gray, EXIF orientations 1-8) and
+Generates JPEGs (CMYK, quality, 4:4:4 / 4:2:2 / 4:2:0, progressive, gray, EXIF orientations 1-8) and
 PNGs (8/16-bit, palette, gray, gray+alpha, RGBA, 1/2/4-bit, Adam7 interlaced, eXIf) of odd, even,
 tiny and extreme-aspect sizes, runs them through `nalar_image_prep` under several pipeline
 settings and asserts that every output pixel is within 1/255 (after `scale`) of the reference:
@@ -125,6 +125,11 @@ def make_images(d):
         Image.fromarray(arr).save(b, "JPEG", **kw)
         return b.getvalue()
 
+    def jpeg_cmyk(img):
+        b = io.BytesIO()
+        img.save(b, "JPEG", quality=90)
+        return b.getvalue()
+
     def png(img, **kw):
         b = io.BytesIO()
         img.save(b, "PNG", **kw)
@@ -143,6 +148,10 @@ def make_images(d):
     save_bytes("progressive_333x250.jpg", jpeg(arr, quality=85, progressive=True))
     save_bytes("progressive_444_511x383.jpg",
                jpeg(pattern(511, 383, 51), quality=92, subsampling=0, progressive=True))
+    cmyk = Image.fromarray(arr).convert("CMYK")
+    cmyk_arr = np.asarray(cmyk).copy()
+    cmyk_arr[..., 3] = pattern(333, 250, 52)[..., 0] // 2  # some black ink too
+    save_bytes("cmyk_333x250.jpg", jpeg_cmyk(Image.fromarray(cmyk_arr, "CMYK")))
     gray = np.asarray(Image.fromarray(arr).convert("L"))
     save_bytes("gray_333x250.jpg", jpeg(gray, quality=85))
     for o in range(1, 9):
