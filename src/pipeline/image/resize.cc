@@ -114,11 +114,10 @@ void horizontal_row_rgb_avx2(const uint8_t* src, uint8_t* dst, const Coefficient
     const __m128i s =
         _mm_add_epi32(_mm_add_epi32(_mm256_castsi256_si128(acc), _mm256_extracti128_si256(acc, 1)),
                       _mm_set1_epi32(kHalf));
-    alignas(16) int32_t lanes[4];
-    _mm_store_si128(reinterpret_cast<__m128i*>(lanes), s);
-    dst[3 * i] = clip8(lanes[0]);
-    dst[3 * i + 1] = clip8(lanes[1]);
-    dst[3 * i + 2] = clip8(lanes[2]);
+    // clip8 on the lanes: an arithmetic shift, then saturating packs clamp to 0..255.
+    const __m128i q = _mm_srai_epi32(s, kPrecisionBits);
+    const int32_t rgbx = _mm_cvtsi128_si32(_mm_packus_epi16(_mm_packus_epi32(q, q), q));
+    std::memcpy(dst + 3 * i, &rgbx, 3);
   }
 }
 #endif
