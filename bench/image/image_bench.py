@@ -54,7 +54,9 @@ def make_images(directory):
 
 
 def pillow_prepare(data):
-    im = Image.open(io.BytesIO(data)).convert("RGB")
+    im = Image.open(io.BytesIO(data))
+    if im.mode != "RGB":  # (torchvision's loader always converts; skipping the copy is faster)
+        im = im.convert("RGB")
     w, h = im.size
     if w <= h:
         nw, nh = 224, int(224 * h / w)
@@ -114,6 +116,7 @@ def main():
                         path, out], check=True, capture_output=True)
         if not np.array_equal(np.load(out), pillow_prepare(blob)):
             raise SystemExit(f"image bench: Nalar and Pillow disagree on {path}")
+    load_before = os.getloadavg()[0]
     rows = {"pillow_1t": [], "nalar_1t": [], "nalar_2t": [], "nalar_dct_1t": []}
     for rep in range(a.reps):  # interleaved so drifts in machine load hit every row alike
         rows["pillow_1t"].append(pillow_bench(blobs, a.seconds))
@@ -132,7 +135,9 @@ def main():
              f"{len(paths)} generated photo-like JPEGs, 224-1024 px (quality 90, 4:2:0); output "
              "224x224x3 uint8, identical to Pillow's for every file (checked before timing). "
              f"Median of {a.reps} interleaved runs of {a.seconds:g} s; {platform.machine()}, "
-             f"{os.cpu_count()} cores. `make bench-image` (bench/image/image_bench.py).", "",
+             f"{os.cpu_count()} cores, load average {load_before:.1f} before the run (other jobs "
+             "share the machine: compare ratios, not absolute rates). `make bench-image` "
+             "(bench/image/image_bench.py).", "",
              "| pipeline | images/s | vs Pillow |", "|---|---:|---:|"]
     for k in rows:
         lines.append(f"| {names[k]} | {med[k]:.0f} | {med[k] / base:.2f}x |")
