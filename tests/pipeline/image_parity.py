@@ -351,6 +351,8 @@ def check_bad_input(files, d):
         ("png_zero_width.png", patch_png_ihdr(pngb, 0, 480), "corrupt PNG", []),
         ("png_huge_dims.png", patch_png_ihdr(pngb, 100000, 100000),
          "more than max_pixels 50000000", []),
+        ("png_extreme_aspect.png", encode_png(np.zeros((1, 200000), np.uint8), 0, 8),
+         "makes the longer side 6000000000 pixels", ["--shorter-side", "30000"]),
         ("png_over_max_pixels.png", pngb, "image is 640x480 pixels, more than max_pixels 1000",
          ["--max-pixels", "1000"]),
     ]

@@ -190,12 +190,13 @@ void vertical_pass(const uint8_t* src, size_t src_stride, int row_offset, size_t
 
 // Pillow's nearest neighbour: source index of output i is floor(scale * 0.5 + i * scale), the
 // position accumulated in double exactly as Pillow steps it.
-std::vector<int> nearest_index(int in_size, int out_size) {
-  std::vector<int> index(out_size);
+// Only outputs [first, first + count) are kept; the position is still stepped from 0.
+std::vector<int> nearest_index(int in_size, int out_size, int first, int count) {
+  std::vector<int> index(count);
   const double step = static_cast<double>(in_size) / out_size;
   double pos = step * 0.5;
-  for (int i = 0; i < out_size; ++i, pos += step) {
-    index[i] = std::clamp(pos < 0.0 ? 0 : static_cast<int>(pos), 0, in_size - 1);
+  for (int i = 0; i < first + count; ++i, pos += step) {
+    if (i >= first) index[i - first] = std::clamp(static_cast<int>(pos), 0, in_size - 1);
   }
   return index;
 }
@@ -203,13 +204,13 @@ std::vector<int> nearest_index(int in_size, int out_size) {
 template <int C>
 void nearest(const Image8& src, int out_width, int out_height, const Window& win, uint8_t* dst,
              size_t dst_stride) {
-  const std::vector<int> xs = nearest_index(src.width, out_width);
-  const std::vector<int> ys = nearest_index(src.height, out_height);
+  const std::vector<int> xs = nearest_index(src.width, out_width, win.x, win.width);
+  const std::vector<int> ys = nearest_index(src.height, out_height, win.y, win.height);
   for (int y = 0; y < win.height; ++y) {
-    const uint8_t* in = src.row(ys[win.y + y]);
+    const uint8_t* in = src.row(ys[y]);
     uint8_t* out = dst + static_cast<size_t>(y) * dst_stride;
     for (int x = 0; x < win.width; ++x) {
-      const uint8_t* p = in + static_cast<size_t>(xs[win.x + x]) * C;
+      const uint8_t* p = in + static_cast<size_t>(xs[x]) * C;
       for (int ch = 0; ch < C; ++ch) out[x * C + ch] = p[ch];
     }
   }
