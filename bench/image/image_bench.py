@@ -10,8 +10,8 @@ generated (photo-like: smooth shading, edges, sensor noise), 224 to 1024 px, qua
 Rows: Pillow on one thread; Nalar on one thread; Nalar with two threads (two images at a time,
 as a server handles concurrent requests); and Nalar with DCT-domain downscaling (libjpeg-turbo
 scaled decode, like Pillow's draft(); faster but not bit-exact with Pillow, so off by default).
-The median of the repetitions is reported, and the section between the image markers of
-RESULTS.md is replaced.
+The median of the repetitions is reported in the image section of RESULTS.md (only that
+section is replaced).
 """
 import argparse
 import io
@@ -88,23 +88,18 @@ def nalar_bench(tool, paths, seconds, threads, extra=()):
 
 
 def write_section(results_md, section):
-    begin, end = "<!-- image:begin -->", "<!-- image:end -->"
-    text = open(results_md).read() if os.path.exists(results_md) else ""
-    block = f"{begin}\n{section}\n{end}"
-    if begin in text and end in text:
-        text = text[:text.index(begin)] + block + text[text.index(end) + len(end):]
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    with open(results_md, "w") as f:
-        f.write(text)
+    """Replaces only the image section (bench/results_section.py keeps the others)."""
+    script = os.path.join(os.path.dirname(__file__), "..", "results_section.py")
+    subprocess.run(["/usr/bin/python3", script, "image", results_md], input=section, text=True,
+                   check=True)
 
 
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("tool")
     p.add_argument("results_md")
-    p.add_argument("--seconds", type=float, default=3.0)
-    p.add_argument("--reps", type=int, default=3)
+    p.add_argument("--seconds", type=float, default=1.5)
+    p.add_argument("--reps", type=int, default=7)
     p.add_argument("--images", default=os.path.join(os.path.dirname(__file__), "..", ".image"))
     a = p.parse_args()
     paths = make_images(a.images)
