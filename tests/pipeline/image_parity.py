@@ -372,10 +372,35 @@ def check_bad_input(files, d):
     return len(cases)
 
 
+def check_dct_scaling(files, d):
+    """The opt-in DCT-scaled decode is not Pillow-exact; it must still be the same picture."""
+    s = SETTINGS[0]
+    names = sorted(n for n in files if n.endswith(".jpg"))
+    args = [TOOL, "--dct-scaling"] + flags(s)
+    for n in names:
+        args += [files[n], os.path.join(d, f"dct__{n}.npy")]
+    r = subprocess.run(args, capture_output=True, text=True)
+    if r.returncode != 0:
+        FAILURES.append(f"dct scaling: nalar_image_prep failed: {r.stdout}{r.stderr}")
+        return
+    worst_mean = 0.0
+    for n in names:
+        ref = reference(files[n], s)
+        got = np.load(os.path.join(d, f"dct__{n}.npy"))
+        std = np.array(s["std"]).reshape(3, 1, 1)
+        mean_diff = (np.abs(got.astype(np.float64) - ref) * std * 255).mean()
+        worst_mean = max(worst_mean, mean_diff)
+        if got.shape != ref.shape or mean_diff > 8.0:
+            FAILURES.append(f"dct scaling {n}: mean |diff| {mean_diff:.2f}/255, expected < 8 (a wrong picture differs by tens)")
+    print(f"dct scaling (opt-in, not exact) {len(names)} JPEGs, worst mean |diff| "
+          f"{worst_mean:.2f}/255")
+
+
 def main():
     with tempfile.TemporaryDirectory() as d:
         files = make_images(d)
         n = check_parity(files, d)
+        check_dct_scaling(files, d)
         m = check_bad_input(files, d)
     if FAILURES:
         print(f"\n{len(FAILURES)} failures:")
