@@ -54,7 +54,9 @@ Result<DecodedImage> decode(std::string_view encoded, const ImageConfig& config,
   const PixelOrder order = order_of(config.color);
   if (is_png(encoded)) return decode_png(encoded, order, config.max_pixels);
   if (!is_jpeg(encoded)) {
-    return invalid_argument("not a JPEG or PNG image (the first bytes are neither signature)");
+    return invalid_argument(
+        "not a JPEG or PNG image: expected the bytes of a .jpg or .png file "
+        "(signature FF D8 FF or 89 50 4E 47)");
   }
   JpegScale scale;
   if (options.jpeg_dct_scaling) {
