@@ -3,7 +3,7 @@ BUILD      ?= build
 BUILD_ASAN ?= build-asan
 JOBS       ?= $(shell nproc)
 
-.PHONY: all deps build test test-asan testdata bench bench-quick serve clean
+.PHONY: all deps build test test-asan testdata bench bench-quick serve clean bench-image
 
 all: build
 
@@ -46,3 +46,8 @@ clean:
 .PHONY: bench-text
 bench-text: build
 	/usr/bin/python3 bench/text_tokenizers.py $(BUILD)/tests/nalar_tokenize
+
+# Image preprocessing vs Pillow: updates the image section of bench/RESULTS.md.
+bench-image: deps $(BUILD)/build.ninja
+	ninja -C $(BUILD) -j $(JOBS) nalar_image_prep
+	@BUILD=$(BUILD) bash bench/image/run.sh
