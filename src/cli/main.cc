@@ -14,6 +14,8 @@ const char* kUsage =
     "  inspect MODEL [--json]            inputs, outputs, opsets and operators of an ONNX model\n"
     "  run MODEL [--input NAME=FILE.npy]... [--input-dir DIR] [--output-dir DIR] [--threads N]\n"
     "                                    run a model on .npy inputs, write one .npy per output\n"
+    "  run MODEL_DIR [--image FILE | --record JSON | --text TEXT]... [--top-k K] [--json]\n"
+    "                                    raw examples through the model's pipeline.json\n"
     "  bench MODEL [--batch N] [--threads N] [--warmup W] [--iterations K]\n"
     "              [--shape NAME=D0xD1x...]... [--json]\n"
     "                                    latency and throughput on random inputs\n"

@@ -1,10 +1,13 @@
 // nalar run MODEL [--input NAME=FILE.npy]... [--input-dir DIR] [--output-dir DIR] [--threads N]
+// nalar run MODEL_DIR [--image FILE]... [--record JSON]... [--text TEXT]... [--top-k K] [--json]
 #include <filesystem>
 #include <iostream>
 #include <set>
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/model_dir.h"
+#include "cli/run_examples.h"
 #include "core/npy.h"
 #include "nalar/session.h"
 
@@ -17,10 +20,26 @@ namespace {
 const char* kHelp =
     "usage: nalar run MODEL [--input NAME=FILE.npy]... [--input-dir DIR] [--output-dir DIR]\n"
     "                 [--threads N]\n"
+    "       nalar run MODEL_DIR [--image FILE]... [--record JSON]... [--text TEXT]...\n"
+    "                 [--top-k K] [--json] [--threads N]\n"
     "Runs MODEL (.onnx) once. Inputs come from --input NAME=FILE.npy, or DIR/<input name>.npy\n"
     "for every input not given explicitly. Each output is written to OUTPUT_DIR/<output name>.npy\n"
     "(default: the current folder) in its own dtype. Exit 0 on success; on failure a one-line\n"
-    "reason on stderr and a non-zero exit.\n";
+    "reason on stderr and a non-zero exit.\n"
+    "\n"
+    "MODEL_DIR is a repository model folder (<version>/model.onnx, the highest version is run)\n"
+    "with an optional pipeline.json (src/pipeline/README.md) that prepares raw examples and\n"
+    "interprets the outputs:\n"
+    "  --image FILE    a JPEG or PNG file (repeatable; image pipelines)\n"
+    "  --record JSON   a JSON object of named features, e.g. '{\"amount\": 12.5}' (repeatable;\n"
+    "                  tabular pipelines)\n"
+    "  --text TEXT     a text (repeatable; text pipelines)\n"
+    "  --top-k K       classes to show per example (default: the pipeline's top_k)\n"
+    "  --json          print the predictions as one JSON array for programs:\n"
+    "                  [{\"top\": [{\"label\", \"index\", \"probability\"}], \"decision\", "
+    "\"values\"}]\n"
+    "Without --json each example prints its top classes as 'LABEL  PROBABILITY' lines, then\n"
+    "'decision: true|false' when the pipeline has a threshold, or 'values: ...' for regression.\n";
 
 // Tensor names may hold characters that are not safe in a file name.
 std::string file_name_for(const std::string& tensor_name) {
@@ -38,8 +57,10 @@ int fail(const std::string& message) {
 }  // namespace
 
 int run_main(int argc, char** argv) {
-  auto args = Args::parse(argc, argv, {"--input", "--input-dir", "--output-dir", "--threads"},
-                          {"--help"});
+  auto args = Args::parse(argc, argv,
+                          {"--input", "--input-dir", "--output-dir", "--threads", "--image",
+                           "--record", "--text", "--top-k"},
+                          {"--help", "--json"});
   if (!args.is_ok()) return fail(args.status().message());
   if (args->has("--help")) {
     std::cout << kHelp;
@@ -52,9 +73,40 @@ int run_main(int argc, char** argv) {
   auto threads = args->get_int("--threads", 0, 1);
   if (!threads.is_ok()) return fail(threads.status().message());
 
+  std::string model = args->positionals()[0];
+  std::string model_dir;
+  std::error_code dir_ec;
+  if (fs::is_directory(model, dir_ec)) {
+    model_dir = model;
+    auto file = model_file_in_dir(model_dir);
+    if (!file.is_ok()) return fail(file.status().message());
+    model = *file;
+  }
+  const bool examples = args->has("--image") || args->has("--record") || args->has("--text");
+  if (examples || args->has("--top-k") || args->has("--json")) {
+    if (model_dir.empty())
+      return fail("--image, --record, --text, --top-k and --json need a model folder " +
+                  std::string("(with pipeline.json), not the file '") + model + "'");
+    if (args->has("--input") || args->has("--input-dir") || args->has("--output-dir"))
+      return fail("--input, --input-dir and --output-dir do not mix with pipeline examples");
+    if (!examples) return fail("give examples with --image, --record or --text");
+    auto top_k = args->get_int("--top-k", 0, 1);
+    if (!top_k.is_ok()) return fail(top_k.status().message());
+    RunExamplesOptions o;
+    o.model_dir = model_dir;
+    o.model_file = model;
+    o.threads = *threads;
+    o.top_k = *top_k;
+    o.json = args->has("--json");
+    o.images = args->all("--image");
+    o.records = args->all("--record");
+    o.texts = args->all("--text");
+    return run_examples(o);
+  }
+
   SessionOptions options;
   options.num_threads = *threads;
-  auto session = Session::load(args->positionals()[0], options);
+  auto session = Session::load(model, options);
   if (!session.is_ok()) return fail(session.status().message());
 
   NamedTensors inputs;

@@ -93,6 +93,10 @@ class Pipeline {
 
   // Turns the model's outputs for `rows` examples (dim 0) into one Prediction per example.
   Result<std::vector<Prediction>> interpret(const NamedTensors& outputs, size_t rows) const;
+  // The same with `top_k` classes per example instead of the configured number (0: configured).
+  // Without an output stage each Prediction holds the first output's row as `values`.
+  Result<std::vector<Prediction>> interpret(const NamedTensors& outputs, size_t rows,
+                                            int top_k) const;
 
  private:
   Pipeline() = default;

@@ -92,6 +92,8 @@ struct TextConfig {
 enum class Activation { kNone, kSoftmax, kSigmoid };
 
 struct OutputConfig {
+  // "task": "classification" (default: probabilities, top-k, labels) or "regression" (values).
+  bool regression = false;
   std::string output;  // the model output holding scores (default: the first output)
   // For ai.onnx.ml classifiers: the output holding labels (first output of the classifier),
   // probabilities are then `output` (default: second output).

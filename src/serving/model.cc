@@ -67,6 +67,9 @@ Result<std::shared_ptr<ModelVersion>> ModelVersion::load(const std::string& mode
   NALAR_ASSIGN_OR_RETURN(m->session_, Session::load(model_path, session_options));
   NALAR_RETURN_IF_ERROR(complete_model_config(*m->session_, generated, &config, warnings));
   m->config_ = std::move(config);
+  NALAR_RETURN_IF_ERROR(
+      m->load_pipeline(std::filesystem::path(model_path).parent_path().parent_path().string()));
+  m->make_public_config();
   m->labels_ = std::move(labels);
   m->stats_ = std::make_unique<ModelStats>();
 
@@ -213,6 +216,10 @@ Result<int64_t> ModelVersion::validate_inputs(const NamedTensors& inputs) const 
 }
 
 void ModelVersion::infer(InferRequest request, InferCallback done) {
+  if (Status st = convert_pipeline_inputs(&request.inputs); !st.is_ok()) {
+    stats_->fail.add(0);
+    return done(st);
+  }
   auto batch = validate_inputs(request.inputs);
   if (!batch.is_ok()) {
     stats_->fail.add(0);
@@ -220,7 +227,7 @@ void ModelVersion::infer(InferRequest request, InferCallback done) {
   }
   for (const auto& ro : request.outputs) {
     bool known = false;
-    for (const auto& co : config_.output()) known = known || co.name() == ro.name;
+    for (const auto& co : public_config_.output()) known = known || co.name() == ro.name;
     if (!known) {
       stats_->fail.add(0);
       return done(invalid_argument("unexpected inference output '" + ro.name + "' for model '" +
@@ -255,12 +262,21 @@ Result<InferResponse> ModelVersion::finish(const InferRequest& request,
   r.model_name = config_.name();
   r.model_version = version_;
   r.id = request.id;
+  NamedTensors extra;  // pipeline outputs (label, probability, index, decision)
+  if (pipeline_ && pipeline_->has_output_stage()) {
+    NALAR_ASSIGN_OR_RETURN(extra, pipeline_outputs(request, outputs));
+  }
   if (request.outputs.empty()) {
     for (auto& [name, t] : outputs) {
-      // Only outputs the config exposes (all of them unless the config narrowed the list).
+      // Only outputs the config exposes (all of them unless the config narrowed the list);
+      // a pipeline output of the same name takes the place of a model output.
       bool exposed = false;
       for (const auto& co : config_.output()) exposed = exposed || co.name() == name;
-      if (!exposed) continue;
+      if (!exposed || is_pipeline_output(name)) continue;
+      r.outputs.emplace_back(name, std::move(t));
+      r.binary.push_back(request.binary_data_output);
+    }
+    for (auto& [name, t] : extra) {
       r.outputs.emplace_back(name, std::move(t));
       r.binary.push_back(request.binary_data_output);
     }
@@ -268,10 +284,10 @@ Result<InferResponse> ModelVersion::finish(const InferRequest& request,
   }
   for (const auto& ro : request.outputs) {
     const Tensor* t = nullptr;
-    for (const auto& [name, tensor] : outputs)
+    for (const auto& [name, tensor] : is_pipeline_output(ro.name) ? extra : outputs)
       if (name == ro.name) t = &tensor;
     if (!t) return internal_error("the model did not produce output '" + ro.name + "'");
-    if (ro.classification > 0) {
+    if (ro.classification > 0 && !is_pipeline_output(ro.name)) {
       NALAR_ASSIGN_OR_RETURN(
           Tensor c, classify(*t, ro.classification, config_.max_batch_size() > 0, labels_));
       r.outputs.emplace_back(ro.name, std::move(c));

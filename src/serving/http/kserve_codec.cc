@@ -282,6 +282,20 @@ Result<InferRequest> parse_infer_request(std::string_view body,
                               shape_to_string(shape) + " needs");
     Tensor t = Tensor::create(dtype, shape);
     NALAR_RETURN_IF_ERROR(read_json_tensor(data->raw, t).with_context(where));
+    if (const Value* ct = params ? params->find("content_type") : nullptr) {
+      if (!ct->is_string() || (ct->str != "base64" && ct->str != "str" && ct->str != "bytes"))
+        return invalid_argument(where + ": parameters.content_type must be \"base64\" or \"str\"");
+      if (ct->str == "base64") {
+        if (dtype != DataType::kString)
+          return invalid_argument(where + ": content_type \"base64\" needs datatype BYTES");
+        for (int64_t i = 0; i < t.size(); ++i) {
+          auto bytes = decode_base64(t.data<std::string>()[i]);
+          if (!bytes.is_ok())
+            return bytes.status().with_context(where + ": element " + std::to_string(i));
+          t.data<std::string>()[i] = std::move(bytes).value();
+        }
+      }
+    }
     req.inputs.emplace_back(name->str, std::move(t));
   }
   if (binary_pos != binary.size())
@@ -392,6 +406,46 @@ size_t binary_size(const Tensor& t) {
 }
 
 }  // namespace
+
+Result<std::string> decode_base64(std::string_view text) {
+  std::string out;
+  out.reserve(text.size() / 4 * 3 + 3);
+  uint32_t acc = 0;
+  int bits = 0;
+  size_t pad = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    int v;
+    if (c >= 'A' && c <= 'Z') {
+      v = c - 'A';
+    } else if (c >= 'a' && c <= 'z') {
+      v = c - 'a' + 26;
+    } else if (c >= '0' && c <= '9') {
+      v = c - '0' + 52;
+    } else if (c == '+' || c == '-') {
+      v = 62;
+    } else if (c == '/' || c == '_') {
+      v = 63;
+    } else if (c == '=') {
+      ++pad;
+      continue;
+    } else if (c == '\n' || c == '\r') {
+      continue;
+    } else {
+      return invalid_argument("invalid base64: character " + std::to_string(i) + " is not base64");
+    }
+    if (pad) return invalid_argument("invalid base64: data after '=' padding");
+    acc = (acc << 6) | static_cast<uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<char>((acc >> bits) & 0xff));
+    }
+  }
+  // 6 leftover bits cannot end a byte sequence; more than two '=' never occur.
+  if (bits >= 6 || pad > 2) return invalid_argument("invalid base64: truncated data");
+  return out;
+}
 
 EncodedResponse encode_infer_response(const InferResponse& r) {
   json::Writer w;

@@ -29,4 +29,8 @@ struct EncodedResponse {
 
 EncodedResponse encode_infer_response(const InferResponse& response);
 
+// Standard or URL-safe base64, padding optional, line breaks ignored. BYTES inputs in JSON whose
+// "parameters" say {"content_type": "base64"} are decoded with it (raw image bytes in JSON).
+Result<std::string> decode_base64(std::string_view text);
+
 }  // namespace nalar::serving::kserve

@@ -5,6 +5,7 @@
 #include <string_view>
 #include <vector>
 
+#include "serving/http/classify_http.h"
 #include "serving/http/kserve_codec.h"
 #include "core/json.h"
 #include "serving/log.h"
@@ -292,6 +293,12 @@ void KServeHttpFrontend::handle(HttpRequest&& req, std::shared_ptr<Responder> ou
     const std::string action = p.size() > next ? p[next] : "";
     if (p.size() > next + 1) return reply(error_response(404, "not found: " + req.path));
 
+    if (action == "classify") {  // pipeline models: raw examples in, predictions out
+      if (!post) return method_not_allowed();
+      auto model = repo_->get(name, version);
+      if (!model.is_ok()) return reply(error_response(model.status()));
+      return handle_classify(std::move(model).value(), std::move(req), out);
+    }
     if (action == "infer") {
       if (!post) return method_not_allowed();
       auto model = repo_->get(name, version);
