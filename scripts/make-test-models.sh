@@ -18,3 +18,10 @@ make_family() {  # family, command... (the command gets the output folder as its
 make_family torch /usr/bin/python3 "$root/models/torch/export_models.py"
 # sklearn models converted to ONNX-ML by our own onnx.helper script (tabular_parity).
 make_family tabular /usr/bin/python3 "$root/models/tabular/make_sklearn_models.py"
+# The repository's real models with pipelines (digits CNN, breast cancer MLP and GBT, fraud GBT)
+# and the Python-side answers the pipeline_models test compares against.
+pipeline_models() {
+  /usr/bin/python3 "$root/models/repository/make_repository.py" "$1/repository" --pipelines \
+    --reference "$1/reference"
+}
+make_family pipelines pipeline_models

@@ -1,15 +1,21 @@
 #!/usr/bin/python3
 """Writes small ONNX models in Triton's repository layout.
 
-    make_repository.py OUT_DIR [--test]
+    make_repository.py OUT_DIR [--test] [--pipelines [--reference DIR]]
 
-Without --test: the bundled demo repository (models/repository): `mlp`, a 4-16-3 ReLU MLP
-with a symbolic batch dimension, config.pbtxt with dynamic batching, and labels.txt.
+Without --test: `mlp`, a 4-16-3 ReLU MLP with a symbolic batch dimension, config.pbtxt with
+dynamic batching, and labels.txt.
+With --pipelines: also the real models with pipelines, trained by their scripts (about a minute):
+`digits` (models/digits), `breast_cancer_mlp` and `breast_cancer_gbt` (models/breast_cancer) and
+`fraud` (models/fraud); --reference DIR makes the scripts write the Python-side answers and test
+files the pipeline_models test compares against. The bundled repository (models/repository,
+what `make serve` starts) is `make_repository.py models/repository --pipelines`.
 With --test: the same plus the models the integration test needs (generated config, strings,
 FP16, several versions, a slow model with a tiny queue, a broken model).
 Weights are seeded so the files are reproducible.
 """
 import os
+import subprocess
 import sys
 
 import numpy as np
@@ -99,11 +105,29 @@ def write(path, text):
         f.write(text)
 
 
+PIPELINE_SCRIPTS = ["digits/train_digits.py", "breast_cancer/train_breast_cancer.py",
+                    "fraud/train_fraud.py"]
+
+
+def make_pipeline_models(out, reference):
+    models = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+    for script in PIPELINE_SCRIPTS:
+        cmd = [sys.executable, os.path.join(models, script), out]
+        if reference:
+            cmd += ["--reference", reference]
+        subprocess.run(cmd, check=True)
+
+
 def main():
-    if len(sys.argv) < 2:
+    args = [a for i, a in enumerate(sys.argv[1:], 1)
+            if not a.startswith("--") and sys.argv[i - 1] != "--reference"]
+    if len(args) != 1:
         sys.exit(__doc__)
-    out = sys.argv[1]
-    test = "--test" in sys.argv[2:]
+    out = args[0]
+    test = "--test" in sys.argv[1:]
+    if "--pipelines" in sys.argv[1:]:
+        ref = sys.argv[sys.argv.index("--reference") + 1] if "--reference" in sys.argv else None
+        make_pipeline_models(out, ref)
     save(mlp(0), f"{out}/mlp/1/model.onnx")
     write(f"{out}/mlp/config.pbtxt", MLP_CONFIG % (20000 if test else 500))
     write(f"{out}/mlp/labels.txt", "setosa\nversicolor\nvirginica\n")
