@@ -3,7 +3,7 @@ BUILD      ?= build
 BUILD_ASAN ?= build-asan
 JOBS       ?= $(shell nproc)
 
-.PHONY: all deps build test test-asan testdata bench bench-quick serve clean bench-batch bench-image
+.PHONY: all deps build test test-asan testdata bench bench-quick serve clean bench-image bench-classify bench-batch
 
 all: build
 
@@ -42,10 +42,22 @@ serve: build
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN)
 
+# Tokeniser throughput against python3-sentencepiece in the same run (bench/text_tokenizers.py).
+.PHONY: bench-text
+bench-text: build
+	/usr/bin/python3 bench/text_tokenizers.py $(BUILD)/tests/nalar_tokenize
+
 # Image preprocessing vs Pillow: updates the image section of bench/RESULTS.md.
 bench-image: deps $(BUILD)/build.ninja
 	ninja -C $(BUILD) -j $(JOBS) nalar_image_prep
 	@BUILD=$(BUILD) bash bench/image/run.sh
+
+# End-to-end /classify (JPEG -> resnet18 -> top-5) vs ready tensors: the classify section of
+# bench/RESULTS.md. Exports resnet18 into bench/.models first when it is missing.
+bench-classify: build
+	@test -f bench/.models/resnet18/model.onnx || \
+	  /usr/bin/python3 bench/export_bench_models.py bench/.models --only resnet18
+	/usr/bin/python3 bench/classify/classify_bench.py $(BUILD)/nalar bench/.models bench/RESULTS.md
 
 bench-batch: build
 	@bash bench/batch/run.sh

@@ -33,14 +33,12 @@ def category_class(c):
 def ranges(values):
     """[(first, last, value)] for the runs of non-zero values."""
     out = []
-    start = None
-    for c in range(MAX + 1):
-        v = values(c) if c < MAX else 0
-        if start is not None and v != cur:
+    start, cur = 0, values(0)
+    for c in range(1, MAX + 1):
+        v = values(c) if c < MAX else None
+        if v != cur:
             if cur:
                 out.append((start, c - 1, cur))
-            start = None
-        if start is None:
             start, cur = c, v
     return out
 

@@ -10,8 +10,8 @@ generated (photo-like: smooth shading, edges, sensor noise), 224 to 1024 px, qua
 Rows: Pillow on one thread; Nalar on one thread; Nalar with two threads (two images at a time,
 as a server handles concurrent requests); and Nalar with DCT-domain downscaling (libjpeg-turbo
 scaled decode, like Pillow's draft(); faster but not bit-exact with Pillow, so off by default).
-The median of the repetitions is reported, and the section between the image markers of
-RESULTS.md is replaced.
+The median of the repetitions is reported in the image section of RESULTS.md (only that
+section is replaced).
 """
 import argparse
 import io
@@ -54,7 +54,9 @@ def make_images(directory):
 
 
 def pillow_prepare(data):
-    im = Image.open(io.BytesIO(data)).convert("RGB")
+    im = Image.open(io.BytesIO(data))
+    if im.mode != "RGB":  # (torchvision's loader always converts; skipping the copy is faster)
+        im = im.convert("RGB")
     w, h = im.size
     if w <= h:
         nw, nh = 224, int(224 * h / w)
@@ -86,23 +88,18 @@ def nalar_bench(tool, paths, seconds, threads, extra=()):
 
 
 def write_section(results_md, section):
-    begin, end = "<!-- image:begin -->", "<!-- image:end -->"
-    text = open(results_md).read() if os.path.exists(results_md) else ""
-    block = f"{begin}\n{section}\n{end}"
-    if begin in text and end in text:
-        text = text[:text.index(begin)] + block + text[text.index(end) + len(end):]
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    with open(results_md, "w") as f:
-        f.write(text)
+    """Replaces only the image section (bench/results_section.py keeps the others)."""
+    script = os.path.join(os.path.dirname(__file__), "..", "results_section.py")
+    subprocess.run(["/usr/bin/python3", script, "image", results_md], input=section, text=True,
+                   check=True)
 
 
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("tool")
     p.add_argument("results_md")
-    p.add_argument("--seconds", type=float, default=3.0)
-    p.add_argument("--reps", type=int, default=3)
+    p.add_argument("--seconds", type=float, default=1.5)
+    p.add_argument("--reps", type=int, default=7)
     p.add_argument("--images", default=os.path.join(os.path.dirname(__file__), "..", ".image"))
     a = p.parse_args()
     paths = make_images(a.images)
@@ -114,6 +111,7 @@ def main():
                         path, out], check=True, capture_output=True)
         if not np.array_equal(np.load(out), pillow_prepare(blob)):
             raise SystemExit(f"image bench: Nalar and Pillow disagree on {path}")
+    load_before = os.getloadavg()[0]
     rows = {"pillow_1t": [], "nalar_1t": [], "nalar_2t": [], "nalar_dct_1t": []}
     for rep in range(a.reps):  # interleaved so drifts in machine load hit every row alike
         rows["pillow_1t"].append(pillow_bench(blobs, a.seconds))
@@ -132,7 +130,9 @@ def main():
              f"{len(paths)} generated photo-like JPEGs, 224-1024 px (quality 90, 4:2:0); output "
              "224x224x3 uint8, identical to Pillow's for every file (checked before timing). "
              f"Median of {a.reps} interleaved runs of {a.seconds:g} s; {platform.machine()}, "
-             f"{os.cpu_count()} cores. `make bench-image` (bench/image/image_bench.py).", "",
+             f"{os.cpu_count()} cores, load average {load_before:.1f} before the run (other jobs "
+             "share the machine: compare ratios, not absolute rates). `make bench-image` "
+             "(bench/image/image_bench.py).", "",
              "| pipeline | images/s | vs Pillow |", "|---|---:|---:|"]
     for k in rows:
         lines.append(f"| {names[k]} | {med[k]:.0f} | {med[k] / base:.2f}x |")

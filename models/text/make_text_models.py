@@ -42,6 +42,7 @@ SPM_MODELS = {
     "unigram_identity": ["--model_type=unigram", "--vocab_size=800",
                          "--normalization_rule_name=identity"],
     "bpe_bytefallback": ["--model_type=bpe", "--vocab_size=700", "--byte_fallback=true",
+                         "--add_dummy_prefix=false",
                          "--normalization_rule_name=identity"],
     "unigram_userdefined": ["--model_type=unigram", "--vocab_size=600", "--byte_fallback=true",
                             "--user_defined_symbols=<mask>,[NL],license", "--pad_id=3",
@@ -52,12 +53,24 @@ SPM_MODELS = {
     "char_identity": ["--model_type=char", "--vocab_size=80", "--eos_id=-1",
                       "--normalization_rule_name=identity"],
     "word_identity": ["--model_type=word", "--vocab_size=500", "--normalization_rule_name=identity"],
+    # A custom rule table (compiled by spm_train into the precompiled charsmap): single and
+    # multi-character sources, one rule that deletes.
+    "unigram_customrule": ["--model_type=unigram", "--vocab_size=300",
+                           "--normalization_rule_tsv={rules}"],
+    "word_wsonly": ["--model_type=word", "--vocab_size=400", "--remove_extra_whitespaces=false",
+                    "--allow_whitespace_only_pieces=true", "--normalization_rule_name=identity"],
 }
+
+CUSTOM_RULES = "41\t61\n2C 20\t2C\nFB01\t66 69\n200B\t\n"
 
 
 def train_spm(corpus_path):
     for name, flags in SPM_MODELS.items():
         with tempfile.TemporaryDirectory() as tmp:
+            rules = os.path.join(tmp, "rules.tsv")
+            with open(rules, "w") as f:
+                f.write(CUSTOM_RULES)
+            flags = [f.replace("{rules}", rules) for f in flags]
             prefix = os.path.join(tmp, name)
             cmd = ["spm_train", "--input=" + corpus_path, "--model_prefix=" + prefix,
                    "--character_coverage=1.0", "--num_threads=1", "--minloglevel=2",
@@ -68,6 +81,19 @@ def train_spm(corpus_path):
         with open(os.path.join(HERE, name + ".model"), "wb") as f:
             f.write(data)
         print("%s.model: %d bytes" % (name, len(data)))
+
+
+def derive_noescape():
+    """escape_whitespaces has no spm_train flag: flip it in a trained model's NormalizerSpec."""
+    import sentencepiece.sentencepiece_model_pb2 as pb
+    m = pb.ModelProto()
+    with open(os.path.join(HERE, "unigram_identity.model"), "rb") as f:
+        m.ParseFromString(f.read())
+    m.normalizer_spec.escape_whitespaces = False
+    data = m.SerializeToString()
+    with open(os.path.join(HERE, "unigram_noescape.model"), "wb") as f:
+        f.write(data)
+    print("unigram_noescape.model: %d bytes" % len(data))
 
 
 def words_of(line):
@@ -132,6 +158,7 @@ def main():
         corpus = f.name
     try:
         train_spm(corpus)
+        derive_noescape()
     finally:
         os.unlink(corpus)
     build_vocab(lines)

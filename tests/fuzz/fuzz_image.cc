@@ -1,11 +1,13 @@
 // libFuzzer target: arbitrary bytes through the image stage (JPEG/PNG decode, EXIF, resize,
-// normalisation). The input's length picks one of a few configurations, so seeds exercise all.
+// normalisation). The input's length picks one of a few configurations (and DCT-scaled JPEG
+// decoding or not), so seeds exercise all.
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
 #include <vector>
 
 #include "pipeline/image/image_prep.h"
+#include "pipeline/image/prepare_options.h"
 
 using namespace nalar::pipeline;
 
@@ -34,7 +36,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       break;
   }
   std::vector<uint8_t> out(static_cast<size_t>(image_example_elements(config)) * 4);
-  (void)prepare_image(std::string_view(reinterpret_cast<const char*>(data), size), config,
+  PrepareOptions options;
+  options.jpeg_dct_scaling = size % 8 >= 4;
+  (void)prepare_image(std::string_view(reinterpret_cast<const char*>(data), size), config, options,
                       out.data());
   return 0;
 }

@@ -52,6 +52,11 @@ def load_ref(name):
         return json.load(f)
 
 
+def read_png(name):
+    with open(os.path.join(REF, "digits_png", name), "rb") as f:
+        return f.read()
+
+
 # ------------------------------------------------------------------------------- server
 
 
@@ -226,8 +231,7 @@ def digits_classify(srv):
     labels = np.array(ref["labels"])
     pred, bad = [], []
     for f in ref["files"]:
-        with open(os.path.join(REF, "digits_png", f), "rb") as fh:
-            status, body, raw = srv.classify("digits", fh.read(), "image/png")
+        status, body, raw = srv.classify("digits", read_png(f), "image/png")
         if status != 200 or not body or len(body.get("predictions", [])) != 1:
             bad.append((f, status, raw[:200]))
             pred.append(-1)
@@ -237,8 +241,7 @@ def digits_classify(srv):
     acc = float((np.array(pred) == labels).mean())
     print(f"     digits via /classify: {acc:.4f}")
     within(acc, ref["torch_accuracy"], "digits via POST /v2/models/digits/classify")
-    status, body, _ = srv.classify("digits", open(os.path.join(REF, "digits_png", ref["files"][0]),
-                                                  "rb").read(), "image/png")
+    status, body, _ = srv.classify("digits", read_png(ref["files"][0]), "image/png")
     check(status == 200 and body.get("model_name") == "digits" and "model_version" in body,
           "digits: /classify names the model and version")
 
@@ -257,10 +260,10 @@ def digits_infer(srv):
     pred = []
     for start in range(0, len(labels), 16):
         files = ref["files"][start:start + 16]
-        pngs = [open(os.path.join(REF, "digits_png", f), "rb").read() for f in files]
+        pngs = [read_png(f) for f in files]
         status, resp, raw = binary_infer(srv, "digits", [(name, "BYTES", [len(pngs)],
                                                           bytes_tensor(pngs))])
-        out = output_named(resp, "index", "class_index", "top_index")
+        out = output_named(resp, "index")
         if status != 200 or out is None or len(out.get("data", [])) < len(pngs):
             check(False, f"digits: KServe infer with BYTES PNGs ({status} {raw[:300]!r})")
             return
@@ -271,7 +274,7 @@ def digits_infer(srv):
     print(f"     digits via KServe infer: {acc:.4f}")
     within(acc, ref["torch_accuracy"], "digits via KServe infer with BYTES input")
     # JSON forms: a base64 string per image (KServe infer and /classify instances).
-    pngs = [open(os.path.join(REF, "digits_png", f), "rb").read() for f in ref["files"][:8]]
+    pngs = [read_png(f) for f in ref["files"][:8]]
     b64 = [base64.b64encode(p).decode() for p in pngs]
     status, _, raw = srv.post("/v2/models/digits/infer", {"inputs": [
         {"name": name, "datatype": "BYTES", "shape": [len(b64)], "data": b64,
@@ -436,7 +439,7 @@ def bad_input(srv, tmp):
           f"({status} {msg})")
 
     ref_d = load_ref("digits.json")
-    png = open(os.path.join(REF, "digits_png", ref_d["files"][0]), "rb").read()
+    png = read_png(ref_d["files"][0])
     corrupt = {"truncated PNG": png[:len(png) // 2],
                "PNG with garbage after the signature": png[:8] + os.urandom(200)}
     for what, data in corrupt.items():
@@ -472,8 +475,7 @@ def bundled():
         ref = load_ref("digits.json")
         hits = 0
         for f, label in list(zip(ref["files"], ref["labels"]))[:40]:
-            with open(os.path.join(REF, "digits_png", f), "rb") as fh:
-                status, body, _ = srv.classify("digits", fh.read(), "image/png")
+            status, body, _ = srv.classify("digits", read_png(f), "image/png")
             hits += status == 200 and top_index(body["predictions"][0]) == label
         check(hits >= 38, f"bundled digits: {hits}/40 held-out scans right")
         bc = load_ref("breast_cancer.json")

@@ -17,9 +17,11 @@ import random
 import subprocess
 import sys
 import tempfile
-import unicodedata
 
 import sentencepiece as spm
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bert_reference import load_vocab, ref_basic, ref_tokens  # noqa: E402
 
 TOOL, MODELS = sys.argv[1], sys.argv[2]
 failures = []
@@ -59,6 +61,8 @@ FIXED = [
     "GNU GENERAL PUBLIC LICENSE Version 3, 29 June 2007", "a\u0000b", "\t", "..", "##",
     "You may obtain a copy of the License at http://www.apache.org/licenses/LICENSE-2.0",
     "THE SOFTWARE IS PROVIDED \"AS IS\", WITHOUT WARRANTY OF ANY KIND", "\u0130I\u0131i",
+    "the capital of France is [MASK].", "[CLS] a [SEP] b [SEP][PAD][PAD]", "[[MASK]]", "[mask] [MAS",
+    "x[UNK]y", "[SEP",
 ]
 
 POOL = (list("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") * 3 +
@@ -85,7 +89,7 @@ def corpus_texts(seed, n):
     return out
 
 
-TEXTS = FIXED + random_texts(1, 400) + corpus_texts(2, 100)
+TEXTS = FIXED + random_texts(1, 1200) + corpus_texts(2, 300)
 
 # ---- SentencePiece -------------------------------------------------------------------------
 
@@ -126,80 +130,7 @@ def check_sentencepiece():
                   "%s: pair type ids" % name)
 
 
-# ---- WordPiece: reference implementation of BERT's tokenizer ------------------------------
-
-
-def ref_is_whitespace(ch):
-    return ch in " \t\n\r" or unicodedata.category(ch) == "Zs"
-
-
-def ref_is_control(ch):
-    if ch in "\t\n\r":
-        return False
-    return unicodedata.category(ch).startswith("C")
-
-
-def ref_is_punct(ch):
-    cp = ord(ch)
-    if 33 <= cp <= 47 or 58 <= cp <= 64 or 91 <= cp <= 96 or 123 <= cp <= 126:
-        return True
-    return unicodedata.category(ch).startswith("P")
-
-
-def ref_is_cjk(cp):
-    return any(a <= cp <= b for a, b in [(0x4E00, 0x9FFF), (0x3400, 0x4DBF), (0x20000, 0x2A6DF),
-                                         (0x2A700, 0x2B73F), (0x2B740, 0x2B81F),
-                                         (0x2B820, 0x2CEAF), (0xF900, 0xFAFF),
-                                         (0x2F800, 0x2FA1F)])
-
-
-def ref_basic(text, lower):
-    cleaned = []
-    for ch in text:
-        if ord(ch) == 0 or ord(ch) == 0xFFFD or ref_is_control(ch):
-            continue
-        cleaned.append(" " if ref_is_whitespace(ch) else ch)
-    spaced = "".join(" %s " % c if ref_is_cjk(ord(c)) else c for c in cleaned)
-    out = []
-    for tok in spaced.split():
-        if lower:
-            tok = "".join(c for c in unicodedata.normalize("NFD", tok.lower())
-                          if unicodedata.category(c) != "Mn")
-        word = ""
-        for ch in tok:
-            if ref_is_punct(ch):
-                if word:
-                    out.append(word)
-                out.append(ch)
-                word = ""
-            else:
-                word += ch
-        if word:
-            out.append(word)
-    return " ".join(out).split()
-
-
-def ref_wordpiece(word, vocab):
-    if len(word) > 100:
-        return ["[UNK]"]
-    pieces, start = [], 0
-    while start < len(word):
-        end, found = len(word), None
-        while start < end:
-            sub = ("##" if start > 0 else "") + word[start:end]
-            if sub in vocab:
-                found = sub
-                break
-            end -= 1
-        if found is None:
-            return ["[UNK]"]
-        pieces.append(found)
-        start = end
-    return pieces
-
-
-def ref_tokens(text, vocab, lower):
-    return [p for w in ref_basic(text, lower) for p in ref_wordpiece(w, vocab)]
+# ---- WordPiece ---------------------------------------------------------------------------
 
 
 def ref_assemble(a, b, max_length, specials=True):
@@ -223,14 +154,6 @@ def ref_assemble(a, b, max_length, specials=True):
         ids += b + ["[SEP]"]
         types += [1] * (len(b) + 1)
     return ids, types
-
-
-def load_vocab(path):
-    vocab = {}
-    with open(path, encoding="utf-8") as f:
-        for i, line in enumerate(f):
-            vocab[line.rstrip("\n")] = i
-    return vocab
 
 
 def check_wordpiece():
@@ -292,6 +215,7 @@ def check_handwritten(tmp):
         ("ah\u535A\u63A8zz", ["ah", "\u535A", "\u63A8", "zz"], []),
         ("Caf\u00e9", ["cafe"], []),
         ("", [], []),
+        ("wa[SEP]unwanted [UNK]", ["wa", "[SEP]", "un", "##want", "##ed", "[UNK]"], []),
         ("HeLLo!", ["HeLLo", "!"], ["--cased"]),
         ("Caf\u00e9", ["[UNK]"], ["--cased"]),
     ]
@@ -308,6 +232,82 @@ def check_handwritten(tmp):
     check(got and got[0].get("ids") == [ids["un"], ids["##want"], ids["##ed"]],
           "hand-written without special tokens %s" % got)
     print("hand-written WordPiece cases: %d" % (len(cases) + 2))
+
+
+def check_unicode_exhaustive(tmp):
+    """Every code point through the basic tokenizer, cased and uncased, against the reference.
+
+    Each code point is its own word (space separated), and the vocabulary holds every character
+    (and its "##" form where an expansion needs it), so a difference in cleaning, category,
+    lowercasing or decomposition of any single code point shows up as a different id.
+    """
+    cps = [c for c in range(1, 0x110000) if not 0xD800 <= c <= 0xDFFF]
+    texts = [" ".join(chr(c) for c in cps[i:i + 64]) for i in range(0, len(cps), 64)]
+    # Final sigma and other context: Σ between every BMP letter-ish code point and a letter.
+    sig = [c for c in range(0x20, 0x3400) if not 0xD800 <= c <= 0xDFFF]
+    texts += [" ".join("A%s\u03a3%sb A%s\u03a3%s %s\u03a3" % ((chr(c),) * 5)
+                       for c in sig[i:i + 32]) for i in range(0, len(sig), 32)]
+    first, cont = set(), set()
+    for lower in (True, False):
+        for t in texts:
+            for w in ref_basic(t, lower):
+                first.add(w[0])
+                cont.update(w[1:])
+    path = os.path.join(tmp, "all_chars.txt")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("[PAD]\n[UNK]\n[CLS]\n[SEP]\n")
+        for c in sorted(first):
+            f.write(c + "\n")
+        for c in sorted(cont):
+            f.write("##" + c + "\n")
+    vocab = load_vocab(path)
+    inv = {i: t for t, i in vocab.items()}
+    for lower in (True, False):
+        rc, got = run_tool("wordpiece", path, texts, *([] if lower else ["--cased"]))
+        check(rc == 0 and len(got) == len(texts), "exhaustive: tool ran (rc %d)" % rc)
+        bad = 0
+        for t, g in zip(texts, got):
+            want = ["[CLS]"] + ref_tokens(t, vocab, lower) + ["[SEP]"]
+            have = [inv.get(i, "?") for i in g.get("ids", [])]
+            if have != want:
+                bad += 1
+                if bad <= 3:
+                    diff = [(h, w) for h, w in zip(have, want) if h != w][:5]
+                    check(False, "exhaustive lower=%s: first differences %r" % (lower, diff))
+        check(bad == 0, "exhaustive lower=%s: %d of %d lines differ" % (lower, bad, len(texts)))
+        print("every code point, lowercase=%-5s %d lines, %d differ" % (lower, len(texts), bad))
+
+
+def check_charsmap_exhaustive(tmp):
+    """Every code point through the nmt_nfkc rules, seen through byte fallback.
+
+    A derived model (made here, not committed): the byte-fallback unigram model with
+    unigram_nfkc's precompiled charsmap, so whatever a code point normalises to is visible as
+    pieces or bytes rather than hidden behind <unk>.
+    """
+    import sentencepiece.sentencepiece_model_pb2 as pb
+    nfkc, model = pb.ModelProto(), pb.ModelProto()
+    nfkc.ParseFromString(open(os.path.join(MODELS, "unigram_nfkc.model"), "rb").read())
+    model.ParseFromString(open(os.path.join(MODELS, "unigram_userdefined.model"), "rb").read())
+    model.normalizer_spec.CopyFrom(nfkc.normalizer_spec)
+    path = os.path.join(tmp, "nfkc_bytes.model")
+    open(path, "wb").write(model.SerializeToString())
+    sp = spm.SentencePieceProcessor(model_file=path)
+    cps = [c for c in range(1, 0x110000) if not 0xD800 <= c <= 0xDFFF]
+    texts = [" ".join(chr(c) for c in cps[i:i + 64]) for i in range(0, len(cps), 64)]
+    texts += ["".join(chr(c) for c in cps[i:i + 16]) for i in range(0, 0x3000, 16)]
+    rc, got = run_tool("sentencepiece", path, texts, "--no-special-tokens")
+    check(rc == 0 and len(got) == len(texts), "charsmap exhaustive: tool ran (rc %d)" % rc)
+    bad = 0
+    for t, g in zip(texts, got):
+        if g.get("ids") != sp.encode(t):
+            bad += 1
+            if bad <= 3:
+                check(False, "charsmap exhaustive: %r -> %s, sentencepiece %s" %
+                      (t[:20], g.get("ids", g)[:20], sp.encode(t)[:20]))
+    check(bad == 0, "charsmap exhaustive: %d of %d lines differ" % (bad, len(texts)))
+    print("every code point through nmt_nfkc + byte fallback: %d lines, %d differ" %
+          (len(texts), bad))
 
 
 def check_errors(tmp):
@@ -352,6 +352,8 @@ def main():
     check_wordpiece()
     with tempfile.TemporaryDirectory() as tmp:
         check_handwritten(tmp)
+        check_unicode_exhaustive(tmp)
+        check_charsmap_exhaustive(tmp)
         check_errors(tmp)
     if failures:
         print("%d check(s) failed" % len(failures))

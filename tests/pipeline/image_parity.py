@@ -3,7 +3,7 @@
 
     image_parity.py NALAR_IMAGE_PREP
 
-Generates JPEGs (quality, 4:4:4 / 4:2:2 / 4:2:0, progressive, gray, EXIF orientations 1-8) and
+Generates JPEGs (CMYK, quality, 4:4:4 / 4:2:2 / 4:2:0, progressive, gray, EXIF orientations 1-8) and
 PNGs (8/16-bit, palette, gray, gray+alpha, RGBA, 1/2/4-bit, Adam7 interlaced, eXIf) of odd, even,
 tiny and extreme-aspect sizes, runs them through `nalar_image_prep` under several pipeline
 settings and asserts that every output pixel is within 1/255 (after `scale`) of the reference:
@@ -125,6 +125,11 @@ def make_images(d):
         Image.fromarray(arr).save(b, "JPEG", **kw)
         return b.getvalue()
 
+    def jpeg_cmyk(img):
+        b = io.BytesIO()
+        img.save(b, "JPEG", quality=90)
+        return b.getvalue()
+
     def png(img, **kw):
         b = io.BytesIO()
         img.save(b, "PNG", **kw)
@@ -143,6 +148,10 @@ def make_images(d):
     save_bytes("progressive_333x250.jpg", jpeg(arr, quality=85, progressive=True))
     save_bytes("progressive_444_511x383.jpg",
                jpeg(pattern(511, 383, 51), quality=92, subsampling=0, progressive=True))
+    cmyk = Image.fromarray(arr).convert("CMYK")
+    cmyk_arr = np.asarray(cmyk).copy()
+    cmyk_arr[..., 3] = pattern(333, 250, 52)[..., 0] // 2  # some black ink too
+    save_bytes("cmyk_333x250.jpg", jpeg_cmyk(Image.fromarray(cmyk_arr, "CMYK")))
     gray = np.asarray(Image.fromarray(arr).convert("L"))
     save_bytes("gray_333x250.jpg", jpeg(gray, quality=85))
     for o in range(1, 9):
@@ -342,6 +351,8 @@ def check_bad_input(files, d):
         ("png_zero_width.png", patch_png_ihdr(pngb, 0, 480), "corrupt PNG", []),
         ("png_huge_dims.png", patch_png_ihdr(pngb, 100000, 100000),
          "more than max_pixels 50000000", []),
+        ("png_extreme_aspect.png", encode_png(np.zeros((1, 200000), np.uint8), 0, 8),
+         "makes the longer side 6000000000 pixels", ["--shorter-side", "30000"]),
         ("png_over_max_pixels.png", pngb, "image is 640x480 pixels, more than max_pixels 1000",
          ["--max-pixels", "1000"]),
     ]
@@ -361,10 +372,35 @@ def check_bad_input(files, d):
     return len(cases)
 
 
+def check_dct_scaling(files, d):
+    """The opt-in DCT-scaled decode is not Pillow-exact; it must still be the same picture."""
+    s = SETTINGS[0]
+    names = sorted(n for n in files if n.endswith(".jpg"))
+    args = [TOOL, "--dct-scaling"] + flags(s)
+    for n in names:
+        args += [files[n], os.path.join(d, f"dct__{n}.npy")]
+    r = subprocess.run(args, capture_output=True, text=True)
+    if r.returncode != 0:
+        FAILURES.append(f"dct scaling: nalar_image_prep failed: {r.stdout}{r.stderr}")
+        return
+    worst_mean = 0.0
+    for n in names:
+        ref = reference(files[n], s)
+        got = np.load(os.path.join(d, f"dct__{n}.npy"))
+        std = np.array(s["std"]).reshape(3, 1, 1)
+        mean_diff = (np.abs(got.astype(np.float64) - ref) * std * 255).mean()
+        worst_mean = max(worst_mean, mean_diff)
+        if got.shape != ref.shape or mean_diff > 8.0:
+            FAILURES.append(f"dct scaling {n}: mean |diff| {mean_diff:.2f}/255, expected < 8 (a wrong picture differs by tens)")
+    print(f"dct scaling (opt-in, not exact) {len(names)} JPEGs, worst mean |diff| "
+          f"{worst_mean:.2f}/255")
+
+
 def main():
     with tempfile.TemporaryDirectory() as d:
         files = make_images(d)
         n = check_parity(files, d)
+        check_dct_scaling(files, d)
         m = check_bad_input(files, d)
     if FAILURES:
         print(f"\n{len(FAILURES)} failures:")

@@ -4,6 +4,9 @@
 // Reads lines "TEXT_HEX[<TAB>PAIR_HEX]" (hex so any bytes, newlines and invalid UTF-8 pass)
 // from stdin and prints one JSON object per line: {"ids":[...],"type_ids":[...]} or
 // {"error":"..."}. A tokenizer that fails to load prints {"load_error":"..."} and exits 2.
+// With --bench R it instead encodes all lines R times in-process and prints
+// {"texts":N,"bytes":B,"tokens":T,"seconds":S} (bench/text_tokenizers.py).
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <iostream>
@@ -76,6 +79,7 @@ int main(int argc, char** argv) {
   }
   config.vocab_file = argv[2];
   config.max_length = 1 << 30;
+  int bench_repeats = 0;
   for (int i = 3; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--cased") {
@@ -84,6 +88,8 @@ int main(int argc, char** argv) {
       config.truncation = false;
     } else if (a == "--no-special-tokens") {
       config.add_special_tokens = false;
+    } else if (a == "--bench" && i + 1 < argc) {
+      bench_repeats = std::stoi(argv[++i]);
     } else if (a == "--max-length" && i + 1 < argc) {
       config.max_length = std::stoll(argv[++i]);
     } else {
@@ -96,6 +102,26 @@ int main(int argc, char** argv) {
     return 2;
   }
   std::string line, text, pair;
+  if (bench_repeats > 0) {
+    std::vector<std::string> texts;
+    size_t bytes = 0, tokens = 0;
+    while (std::getline(std::cin, line)) {
+      if (from_hex(line, &text)) texts.push_back(text), bytes += text.size();
+    }
+    const auto start = std::chrono::steady_clock::now();
+    for (int r = 0; r < bench_repeats; ++r) {
+      for (const std::string& t : texts) {
+        auto e = (*tokenizer)->encode(t);
+        if (e.is_ok()) tokens += e->ids.size();
+      }
+    }
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    std::cout << "{\"texts\":" << texts.size() * bench_repeats
+              << ",\"bytes\":" << bytes * bench_repeats << ",\"tokens\":" << tokens
+              << ",\"seconds\":" << seconds << "}\n";
+    return 0;
+  }
   while (std::getline(std::cin, line)) {
     const size_t tab = line.find('\t');
     if (!from_hex(line.substr(0, tab), &text) ||

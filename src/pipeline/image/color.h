@@ -18,6 +18,10 @@ inline uint8_t pillow_luma(uint32_t r, uint32_t g, uint32_t b) {
 // like convert('RGB') does) into `out` in `order` (1 or 3 channels).
 void convert_row(const uint8_t* in, int in_channels, uint8_t* out, PixelOrder order, int width);
 
+// CMYK as libjpeg decodes an Adobe JPEG (stored inverted), to RGB the way Pillow does: it reads
+// CMYK JPEGs as inverted ("CMYK;I") and converts with R = (255 - K) - C * (255 - K) / 255.
+void cmyk_row_to(const uint8_t* in, uint8_t* out, PixelOrder order, int width);
+
 // In place: 3-channel RGB rows to 1-channel luma (the image's buffer is reused).
 void rgb_to_gray_inplace(Image8& image);
 

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <string>
 
 namespace nalar::pipeline {
 namespace {
@@ -16,7 +18,24 @@ int crop_offset(int size, int crop) {
   return half;
 }
 
+constexpr int64_t kMaxResizedSide = int64_t{1} << 24;
+
 }  // namespace
+
+Status check_placement(int width, int height, const ImageConfig& config) {
+  if (config.resize != ResizeMode::kShorterSide) return Status::ok();
+  const int64_t s =
+      config.shorter_side > 0 ? config.shorter_side : std::min(config.width, config.height);
+  const int64_t longer = std::max(width, height), shorter = std::min(width, height);
+  const int64_t resized = static_cast<int64_t>(static_cast<double>(s * longer) / shorter);
+  if (resized > kMaxResizedSide) {
+    return invalid_argument("image is " + std::to_string(width) + "x" + std::to_string(height) +
+                            " pixels: resizing its shorter side to " + std::to_string(s) +
+                            " makes the longer side " + std::to_string(resized) +
+                            " pixels, more than " + std::to_string(kMaxResizedSide));
+  }
+  return Status::ok();
+}
 
 Placement place_image(int width, int height, const ImageConfig& config) {
   const int out_w = config.width, out_h = config.height;

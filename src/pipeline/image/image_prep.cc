@@ -54,13 +54,16 @@ Result<DecodedImage> decode(std::string_view encoded, const ImageConfig& config,
   const PixelOrder order = order_of(config.color);
   if (is_png(encoded)) return decode_png(encoded, order, config.max_pixels);
   if (!is_jpeg(encoded)) {
-    return invalid_argument("not a JPEG or PNG image (the first bytes are neither signature)");
+    return invalid_argument(
+        "not a JPEG or PNG image: expected the bytes of a .jpg or .png file "
+        "(signature FF D8 FF or 89 50 4E 47)");
   }
   JpegScale scale;
   if (options.jpeg_dct_scaling) {
     NALAR_ASSIGN_OR_RETURN(JpegHeader header, read_jpeg_header(encoded, config.max_pixels));
     const bool swap = header.orientation >= 5;
     const int w = swap ? header.height : header.width, h = swap ? header.width : header.height;
+    NALAR_RETURN_IF_ERROR(check_placement(w, h, config));
     const Placement p = place_image(w, h, config);
     const int need_w = 2 * (swap ? p.resized_height : p.resized_width);
     const int need_h = 2 * (swap ? p.resized_width : p.resized_height);
@@ -91,6 +94,7 @@ Status prepare_image(std::string_view encoded, const ImageConfig& config,
   NALAR_ASSIGN_OR_RETURN(DecodedImage decoded, decode(encoded, config, options));
   Image8 image = apply_orientation(std::move(decoded.image), decoded.orientation);
 
+  NALAR_RETURN_IF_ERROR(check_placement(image.width, image.height, config));
   const Placement p = place_image(image.width, image.height, config);
   Image8 canvas = Image8::allocate(config.width, config.height, image.channels);
   if (!p.covers_output) {

@@ -51,6 +51,7 @@ Result<JpegHeader> read_jpeg_header(std::string_view bytes, int64_t max_pixels) 
   header.width = width;
   header.height = height;
   header.cmyk = colorspace == TJCS_CMYK || colorspace == TJCS_YCCK;
+  header.gray = colorspace == TJCS_GRAY;
   header.orientation = jpeg_exif_orientation(bytes);
   return header;
 }
@@ -74,28 +75,26 @@ JpegScale choose_jpeg_scale(int width, int height, int min_width, int min_height
 Result<DecodedImage> decode_jpeg(std::string_view bytes, PixelOrder order, int64_t max_pixels,
                                  JpegScale scale) {
   NALAR_ASSIGN_OR_RETURN(JpegHeader header, read_jpeg_header(bytes, max_pixels));
-  if (header.cmyk) {
-    return unimplemented("CMYK JPEG images are not supported; expected a YCbCr or gray JPEG");
-  }
   tjhandle handle = thread_decompressor();
   const tjscalingfactor factor{scale.num, scale.denom};
   const int width = TJSCALED(header.width, factor), height = TJSCALED(header.height, factor);
   // Gray request on a colour file: decode RGB, then Pillow's luma (libjpeg's gray output is the
   // stored Y plane, which differs from convert('L') where RGB clips).
-  int subsamp = 0, colorspace = 0, w = 0, h = 0;
-  (void)tjDecompressHeader3(handle, reinterpret_cast<const unsigned char*>(bytes.data()),
-                            static_cast<unsigned long>(bytes.size()), &w, &h, &subsamp,
-                            &colorspace);
-  const bool gray_source = colorspace == TJCS_GRAY;
+  const bool gray_source = header.gray;
   int pixel_format = TJPF_RGB;
   if (order == PixelOrder::kBGR) pixel_format = TJPF_BGR;
   if (order == PixelOrder::kGray && gray_source) pixel_format = TJPF_GRAY;
+  if (header.cmyk) pixel_format = TJPF_CMYK;  // converted below as Pillow does
   DecodedImage out;
   out.orientation = header.orientation;
-  out.image = Image8::allocate(width, height, pixel_format == TJPF_GRAY ? 1 : 3);
-  const int pitch = static_cast<int>(out.image.stride());
+  // A colour file decodes to 3 channels even for a gray request (converted in place after).
+  out.image =
+      Image8::allocate(width, height, header.cmyk ? channels_of(order) : tjPixelSize[pixel_format]);
+  Image8 cmyk = header.cmyk ? Image8::allocate(width, height, 4) : Image8{};
+  Image8& target = header.cmyk ? cmyk : out.image;
+  const int pitch = static_cast<int>(target.stride());
   if (tjDecompress2(handle, reinterpret_cast<const unsigned char*>(bytes.data()),
-                    static_cast<unsigned long>(bytes.size()), out.image.pixels.get(), width, pitch,
+                    static_cast<unsigned long>(bytes.size()), target.pixels.get(), width, pitch,
                     height, pixel_format, 0) != 0) {
     const bool warning = tjGetErrorCode(handle) == TJERR_WARNING;
     const char* message = tjGetErrorStr2(handle);
@@ -105,7 +104,11 @@ Result<DecodedImage> decode_jpeg(std::string_view bytes, PixelOrder order, int64
       return jpeg_error(handle, "cannot decode");
     }
   }
-  if (order == PixelOrder::kGray && !gray_source) rgb_to_gray_inplace(out.image);
+  if (header.cmyk) {
+    for (int y = 0; y < height; ++y) cmyk_row_to(cmyk.row(y), out.image.row(y), order, width);
+  } else if (order == PixelOrder::kGray && !gray_source) {
+    rgb_to_gray_inplace(out.image);
+  }
   return out;
 }
 

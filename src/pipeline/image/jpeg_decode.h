@@ -13,6 +13,7 @@ namespace nalar::pipeline {
 struct JpegHeader {
   int width = 0, height = 0;  // as stored (before EXIF orientation)
   bool cmyk = false;          // CMYK or YCCK colour space
+  bool gray = false;          // one component
   int orientation = 1;
 };
 
@@ -29,8 +30,9 @@ struct JpegScale {
 JpegScale choose_jpeg_scale(int width, int height, int min_width, int min_height);
 
 // Decodes in `order` (gray sources decode straight to gray; a gray request on a colour image goes
-// through RGB and Pillow's luma so results match convert('L')). A truncated file is an error;
-// libjpeg's recoverable warnings (e.g. extraneous bytes) are accepted as Pillow does.
+// through RGB and Pillow's luma so results match convert('L'); CMYK converts like Pillow). A
+// truncated file is an error; libjpeg's recoverable warnings (e.g. extraneous bytes) are accepted
+// as Pillow does.
 Result<DecodedImage> decode_jpeg(std::string_view bytes, PixelOrder order, int64_t max_pixels,
                                  JpegScale scale = {});
 

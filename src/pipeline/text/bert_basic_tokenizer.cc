@@ -1,5 +1,7 @@
 #include "pipeline/text/bert_basic_tokenizer.h"
 
+#include <array>
+
 #include "pipeline/text/unicode_data.h"
 
 namespace nalar::pipeline {
@@ -7,23 +9,12 @@ namespace {
 
 using unicode::CategoryClass;
 
-bool is_whitespace(char32_t c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r' ||
-         unicode::category_class(c) == CategoryClass::kSpaceSeparator;
-}
-
-bool is_control(char32_t c) {
-  if (c == '\t' || c == '\n' || c == '\r') return false;
-  return unicode::category_class(c) == CategoryClass::kControl;
-}
+enum Flags : uint8_t { kDrop = 1, kWhitespace = 2, kPunct = 4, kCjk = 8, kSplit = 16 };
 
 // BERT treats all non-letter/number ASCII as punctuation, even where Unicode says symbol.
-bool is_punctuation(char32_t c) {
-  if ((c >= 33 && c <= 47) || (c >= 58 && c <= 64) || (c >= 91 && c <= 96) ||
-      (c >= 123 && c <= 126)) {
-    return true;
-  }
-  return unicode::category_class(c) == CategoryClass::kPunctuation;
+bool ascii_punct(char32_t c) {
+  return (c >= 33 && c <= 47) || (c >= 58 && c <= 64) || (c >= 91 && c <= 96) ||
+         (c >= 123 && c <= 126);
 }
 
 // The CJK Unified Ideographs blocks BERT lists (not Hiragana, Katakana or Hangul).
@@ -34,34 +25,41 @@ bool is_cjk(char32_t c) {
          (c >= 0xF900 && c <= 0xFAFF) || (c >= 0x2F800 && c <= 0x2FA1F);
 }
 
-// What Python's str.split() splits on, among what survives cleaning: ' ' and U+2028/U+2029.
-bool is_split_space(char32_t c) {
-  return c == ' ' || unicode::category_class(c) == CategoryClass::kLineSeparator;
+uint8_t compute_flags(char32_t c) {
+  if (c == 0 || c == 0xFFFD) return kDrop;
+  if (c == ' ' || c == '\t' || c == '\n' || c == '\r') return kWhitespace;
+  const CategoryClass k = unicode::category_class(c);
+  if (k == CategoryClass::kControl) return kDrop;
+  if (k == CategoryClass::kSpaceSeparator) return kWhitespace;
+  // What Python's str.split() splits on among what survives cleaning: U+2028/U+2029.
+  if (k == CategoryClass::kLineSeparator) return kSplit;
+  if (ascii_punct(c) || k == CategoryClass::kPunctuation) return kPunct;
+  if (is_cjk(c)) return kCjk;
+  return 0;
 }
 
-std::vector<std::u32string> split_whitespace(std::u32string_view text) {
-  std::vector<std::u32string> out;
-  size_t i = 0;
-  while (i < text.size()) {
-    while (i < text.size() && is_split_space(text[i])) ++i;
-    size_t j = i;
-    while (j < text.size() && !is_split_space(text[j])) ++j;
-    if (j > i) out.emplace_back(text.substr(i, j - i));
-    i = j;
-  }
-  return out;
-}
+const std::array<uint8_t, 128> kAsciiFlags = [] {
+  std::array<uint8_t, 128> t{};
+  for (char32_t c = 0; c < 128; ++c) t[c] = compute_flags(c);
+  return t;
+}();
+
+uint8_t flags(char32_t c) { return c < 128 ? kAsciiFlags[c] : compute_flags(c); }
+
+bool is_split_space(char32_t c) { return c == ' ' || (c >= 128 && (flags(c) & kSplit)); }
 
 }  // namespace
 
-std::vector<std::u32string> bert_basic_tokenize(std::u32string_view text, bool lowercase) {
+void bert_basic_tokenize(std::u32string_view text, bool lowercase,
+                         const std::function<void(std::u32string_view)>& word) {
   std::u32string cleaned;
-  cleaned.reserve(text.size());
+  cleaned.reserve(text.size() + 8);
   for (char32_t c : text) {
-    if (c == 0 || c == 0xFFFD || is_control(c)) continue;
-    if (is_whitespace(c)) {
+    const uint8_t f = flags(c);
+    if (f & kDrop) continue;
+    if (f & kWhitespace) {
       cleaned.push_back(' ');
-    } else if (is_cjk(c)) {
+    } else if (f & kCjk) {
       cleaned.push_back(' ');
       cleaned.push_back(c);
       cleaned.push_back(' ');
@@ -70,35 +68,41 @@ std::vector<std::u32string> bert_basic_tokenize(std::u32string_view text, bool l
     }
   }
 
-  std::vector<std::u32string> words;
-  for (std::u32string& token : split_whitespace(cleaned)) {
+  std::u32string folded;
+  size_t i = 0;
+  while (i < cleaned.size()) {
+    while (i < cleaned.size() && is_split_space(cleaned[i])) ++i;
+    size_t j = i;
+    bool ascii = true;
+    while (j < cleaned.size() && !is_split_space(cleaned[j])) ascii &= cleaned[j++] < 128;
+    if (j == i) break;
+    std::u32string_view token(cleaned.data() + i, j - i);
+    i = j;
     if (lowercase) {
-      std::u32string stripped;
-      for (char32_t c : unicode::nfd(unicode::to_lower(token))) {
-        if (unicode::category_class(c) != CategoryClass::kNonspacingMark) stripped.push_back(c);
+      folded.clear();
+      if (ascii) {  // no decompositions or marks in ASCII
+        for (char32_t c : token) folded.push_back(c >= 'A' && c <= 'Z' ? c + 32 : c);
+      } else {
+        for (char32_t c : unicode::nfd(unicode::to_lower(token))) {
+          if (unicode::category_class(c) != CategoryClass::kNonspacingMark) folded.push_back(c);
+        }
       }
-      token = std::move(stripped);
+      token = folded;
     }
     // Each punctuation character is a word of its own; whitespace here still splits (Python
     // re-splits the joined result).
-    std::u32string current;
-    const auto flush = [&] {
-      if (!current.empty()) words.push_back(std::move(current));
-      current.clear();
-    };
-    for (char32_t c : token) {
-      if (is_punctuation(c)) {
-        flush();
-        words.emplace_back(1, c);
-      } else if (is_split_space(c)) {
-        flush();
-      } else {
-        current.push_back(c);
+    size_t start = 0;
+    for (size_t k = 0; k < token.size(); ++k) {
+      const char32_t c = token[k];
+      const bool punct = flags(c) & kPunct;
+      if (punct || is_split_space(c)) {
+        if (k > start) word(token.substr(start, k - start));
+        if (punct) word(token.substr(k, 1));
+        start = k + 1;
       }
     }
-    flush();
+    if (token.size() > start) word(token.substr(start));
   }
-  return words;
 }
 
 }  // namespace nalar::pipeline

@@ -4,13 +4,15 @@
 // split off every punctuation character.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <string_view>
-#include <vector>
 
 namespace nalar::pipeline {
 
-// Words of `text` (code points) before WordPiece.
-std::vector<std::u32string> bert_basic_tokenize(std::u32string_view text, bool lowercase);
+// Calls `word` with each word of `text` (code points) in order; the view is valid only during
+// the call.
+void bert_basic_tokenize(std::u32string_view text, bool lowercase,
+                         const std::function<void(std::u32string_view)>& word);
 
 }  // namespace nalar::pipeline

@@ -29,9 +29,6 @@ Result<std::unique_ptr<SentencePieceTokenizer>> SentencePieceTokenizer::from_byt
   }
   const spm::TrainerSpec& trainer = proto.trainer_spec();
   const spm::NormalizerSpec& norm = proto.normalizer_spec();
-  if (!norm.normalization_rule_tsv().empty()) {
-    return bad("custom normalization_rule_tsv is not supported (expected precompiled rules)");
-  }
 
   std::vector<Piece> pieces;
   pieces.reserve(proto.pieces_size());

@@ -32,7 +32,6 @@ Result<SentencePieceVocab> SentencePieceVocab::build(std::vector<Piece> pieces,
   SentencePieceVocab v;
   if (pieces.empty()) return invalid_argument("SentencePiece model has no pieces");
   std::vector<bool> bytes(256, false);
-  v.node_id_.push_back(-1);  // the root
   float min_score = FLT_MAX, max_score = FLT_MIN;
   for (size_t i = 0; i < pieces.size(); ++i) {
     const Piece& p = pieces[i];
@@ -57,20 +56,10 @@ Result<SentencePieceVocab> SentencePieceVocab::build(std::vector<Piece> pieces,
       if (b < 0) return invalid_argument(where + " '" + p.text + "' is not a byte piece <0xHH>");
       bytes[b] = true;
     }
-    if (p.type == PieceType::kUserDefined) v.user_defined_.push_back(p.text);
+    if (p.type == PieceType::kUserDefined) v.has_user_defined_ = true;
     if (p.type == PieceType::kNormal) {
       min_score = std::min(min_score, p.score);
       max_score = std::max(max_score, p.score);
-    }
-    if (regular) {
-      uint32_t node = 0;
-      for (char c : p.text) {
-        auto [it, added] = v.edges_.emplace(edge_key(node, static_cast<unsigned char>(c)),
-                                            static_cast<uint32_t>(v.node_id_.size()));
-        if (added) v.node_id_.push_back(-1);
-        node = it->second;
-      }
-      v.node_id_[node] = id;
     }
   }
   if (v.unk_id_ < 0) return invalid_argument("SentencePiece model has no unknown piece");
@@ -81,27 +70,80 @@ Result<SentencePieceVocab> SentencePieceVocab::build(std::vector<Piece> pieces,
   v.min_score_ = min_score == FLT_MAX ? 0.0f : min_score;
   v.max_score_ = max_score == FLT_MIN ? 0.0f : max_score;
   v.pieces_ = std::move(pieces);
+  v.build_trie();
   return v;
 }
 
+void SentencePieceVocab::build_trie() {
+  // Inserting in byte order only ever appends a child larger than its siblings, on the path
+  // of the previous insertion, so children lists come out sorted.
+  std::vector<std::pair<std::string_view, int>> sorted;
+  sorted.reserve(regular_.size());
+  for (const auto& [text, id] : regular_) sorted.emplace_back(text, id);
+  std::sort(sorted.begin(), sorted.end());
+  std::vector<std::vector<TrieEdge>> children(1);
+  std::vector<int32_t> ids(1, -1);
+  for (const auto& [text, id] : sorted) {
+    uint32_t node = 0;
+    for (char ch : text) {
+      const auto c = static_cast<unsigned char>(ch);
+      if (!children[node].empty() && children[node].back().byte == c) {
+        node = children[node].back().node;
+        continue;
+      }
+      const auto added = static_cast<uint32_t>(children.size());
+      children[node].push_back({c, added});
+      children.emplace_back();
+      ids.push_back(-1);
+      node = added;
+    }
+    ids[node] = id;
+  }
+  nodes_.resize(children.size());
+  for (size_t n = 0; n < children.size(); ++n) {
+    nodes_[n].first_edge = static_cast<uint32_t>(edges_.size());
+    nodes_[n].edge_count = static_cast<uint32_t>(children[n].size());
+    nodes_[n].id = ids[n];
+    edges_.insert(edges_.end(), children[n].begin(), children[n].end());
+  }
+  std::fill(std::begin(root_child_), std::end(root_child_), kNoNode);
+  for (const TrieEdge& e : children[0]) root_child_[e.byte] = e.node;
+}
+
+uint32_t SentencePieceVocab::child(uint32_t node, unsigned char byte) const {
+  if (node == 0) return root_child_[byte];
+  const TrieNode& n = nodes_[node];
+  const TrieEdge* begin = edges_.data() + n.first_edge;
+  const TrieEdge* end = begin + n.edge_count;
+  if (n.edge_count <= 8) {
+    for (const TrieEdge* e = begin; e != end; ++e) {
+      if (e->byte == byte) return e->node;
+    }
+    return kNoNode;
+  }
+  const TrieEdge* it = std::lower_bound(
+      begin, end, byte, [](const TrieEdge& e, unsigned char b) { return e.byte < b; });
+  return it != end && it->byte == byte ? it->node : kNoNode;
+}
+
 int SentencePieceVocab::find_regular(std::string_view text) const {
-  auto it = regular_.find(std::string(text));
+  auto it = regular_.find(text);
   return it == regular_.end() ? -1 : it->second;
 }
 
 int SentencePieceVocab::piece_to_id(std::string_view text) const {
-  const std::string key(text);
-  if (auto it = reserved_.find(key); it != reserved_.end()) return it->second;
-  if (auto it = regular_.find(key); it != regular_.end()) return it->second;
+  if (auto it = reserved_.find(text); it != reserved_.end()) return it->second;
+  if (auto it = regular_.find(text); it != regular_.end()) return it->second;
   return unk_id_;
 }
 
 size_t SentencePieceVocab::user_defined_prefix(std::string_view text) const {
-  size_t best = 0;
-  for (const std::string& s : user_defined_) {
-    if (s.size() > best && text.substr(0, s.size()) == s) best = s.size();
-  }
-  return best;
+  if (!has_user_defined_) return 0;
+  size_t longest = 0;
+  for_each_prefix(text, [&](int id, size_t length) {
+    if (pieces_[id].type == PieceType::kUserDefined) longest = length;
+  });
+  return longest;
 }
 
 }  // namespace nalar::pipeline

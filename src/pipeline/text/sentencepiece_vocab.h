@@ -51,27 +51,42 @@ class SentencePieceVocab {
   void for_each_prefix(std::string_view text, F&& f) const {
     uint32_t node = 0;
     for (size_t i = 0; i < text.size(); ++i) {
-      auto it = edges_.find(edge_key(node, static_cast<unsigned char>(text[i])));
-      if (it == edges_.end()) return;
-      node = it->second;
-      if (node_id_[node] >= 0) f(node_id_[node], i + 1);
+      node = child(node, static_cast<unsigned char>(text[i]));
+      if (node == kNoNode) return;
+      if (nodes_[node].id >= 0) f(nodes_[node].id, i + 1);
     }
   }
 
   // Byte length of the longest user-defined piece prefixing `text`, 0 when none does.
   size_t user_defined_prefix(std::string_view text) const;
-  bool has_user_defined() const { return !user_defined_.empty(); }
+  bool has_user_defined() const { return has_user_defined_; }
 
  private:
-  static uint64_t edge_key(uint32_t node, unsigned char byte) {
-    return (uint64_t{node} << 8) | byte;
-  }
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  using PieceMap = std::unordered_map<std::string, int, Hash, std::equal_to<>>;
+
+  // A byte trie over the regular pieces, children stored contiguously and sorted by byte.
+  struct TrieNode {
+    uint32_t first_edge = 0, edge_count = 0;
+    int32_t id = -1;  // the piece ending here, or -1
+  };
+  struct TrieEdge {
+    unsigned char byte;
+    uint32_t node;
+  };
+  static constexpr uint32_t kNoNode = 0xFFFFFFFF;
+  uint32_t child(uint32_t node, unsigned char byte) const;
+  void build_trie();
 
   std::vector<Piece> pieces_;
-  std::unordered_map<std::string, int> regular_, reserved_;
-  std::unordered_map<uint64_t, uint32_t> edges_;  // byte trie over the regular pieces
-  std::vector<int32_t> node_id_;                  // piece id ending at a trie node, or -1
-  std::vector<std::string> user_defined_;
+  PieceMap regular_, reserved_;
+  std::vector<TrieNode> nodes_;
+  std::vector<TrieEdge> edges_;
+  uint32_t root_child_[256];  // the root's children by byte: every piece starts there
+  bool has_user_defined_ = false;
   int unk_id_ = -1;
   float min_score_ = 0, max_score_ = 0;
 };

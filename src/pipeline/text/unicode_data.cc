@@ -57,6 +57,14 @@ constexpr char32_t kVCount = 21, kTCount = 28, kNCount = kVCount * kTCount, kSCo
 }  // namespace
 
 CategoryClass category_class(char32_t cp) {
+  // ASCII is nearly all text: answer it without the search.
+  if (cp < 0x80) {
+    if (cp < 0x20 || cp == 0x7F) return CategoryClass::kControl;
+    if (cp == ' ') return CategoryClass::kSpaceSeparator;
+    if ((cp >= '0' && cp <= '9') || (cp >= 'A' && cp <= 'Z') || (cp >= 'a' && cp <= 'z')) {
+      return CategoryClass::kOther;
+    }
+  }
   return static_cast<CategoryClass>(range_value(kCategoryRanges, cp));
 }
 
@@ -116,7 +124,7 @@ std::u32string nfd(std::u32string_view text) {
   // Canonical ordering: stable sort of each run of non-starters by combining class.
   size_t i = 0;
   while (i < out.size()) {
-    if (range_value(kCombiningClassRanges, out[i]) == 0) {
+    if (out[i] < 0x300 || range_value(kCombiningClassRanges, out[i]) == 0) {
       ++i;
       continue;
     }

@@ -49,6 +49,9 @@ Result<std::unique_ptr<WordPieceTokenizer>> WordPieceTokenizer::from_vocab(
   }
   t->policy_ = {config.max_length, config.truncation};
   t->lowercase_ = config.lowercase;
+  for (const char* s : {"[CLS]", "[SEP]", "[PAD]", "[UNK]", "[MASK]"}) {
+    if (const int64_t sid = t->find(s); sid >= 0) t->specials_in_text_.emplace_back(s, sid);
+  }
   return t;
 }
 
@@ -57,14 +60,17 @@ int64_t WordPieceTokenizer::find(std::string_view token) const {
   return it == vocab_.end() ? -1 : it->second;
 }
 
-void WordPieceTokenizer::wordpiece(const std::u32string& word, std::vector<int64_t>* ids) const {
+void WordPieceTokenizer::wordpiece(std::u32string_view word, Scratch* scratch,
+                                   std::vector<int64_t>* ids) const {
   if (word.size() > kMaxWordChars) {
     ids->push_back(unk_id_);
     return;
   }
   // Byte offset of each character in the word's UTF-8, so candidates are substrings.
-  std::string utf8;
-  std::vector<size_t> offsets;
+  std::string& utf8 = scratch->utf8;
+  std::vector<size_t>& offsets = scratch->offsets;
+  utf8.clear();
+  offsets.clear();
   for (char32_t c : word) {
     offsets.push_back(utf8.size());
     append_utf8(c, &utf8);
@@ -72,7 +78,7 @@ void WordPieceTokenizer::wordpiece(const std::u32string& word, std::vector<int64
   offsets.push_back(utf8.size());
 
   const size_t before = ids->size();
-  std::string candidate;
+  std::string& candidate = scratch->candidate;
   size_t start = 0;
   while (start < word.size()) {
     int64_t match = -1;
@@ -98,10 +104,35 @@ void WordPieceTokenizer::wordpiece(const std::u32string& word, std::vector<int64
   }
 }
 
+void WordPieceTokenizer::encode_plain(std::string_view text, std::vector<int64_t>* ids) const {
+  if (text.empty()) return;
+  // Validated by the caller, so decoding cannot fail.
+  const Result<std::u32string> cps = decode_utf8(text);
+  Scratch scratch;
+  bert_basic_tokenize(cps.value(), lowercase_,
+                      [&](std::u32string_view word) { wordpiece(word, &scratch, ids); });
+}
+
 Result<std::vector<int64_t>> WordPieceTokenizer::encode_ids(std::string_view text) const {
-  NALAR_ASSIGN_OR_RETURN(const std::u32string cps, decode_utf8(text));
+  NALAR_RETURN_IF_ERROR(validate_utf8(text));
   std::vector<int64_t> ids;
-  for (const std::u32string& word : bert_basic_tokenize(cps, lowercase_)) wordpiece(word, &ids);
+  // Split at special token strings; '[' is ASCII, so the pieces stay valid UTF-8.
+  size_t segment = 0;
+  for (size_t i = text.find('['); i != std::string_view::npos; i = text.find('[', i)) {
+    bool matched = false;
+    for (const auto& [s, sid] : specials_in_text_) {
+      if (text.substr(i, s.size()) == s) {
+        encode_plain(text.substr(segment, i - segment), &ids);
+        ids.push_back(sid);
+        i += s.size();
+        segment = i;
+        matched = true;
+        break;
+      }
+    }
+    if (!matched) ++i;
+  }
+  encode_plain(text.substr(segment), &ids);
   return ids;
 }
 

@@ -1,6 +1,8 @@
 // BERT's tokenizer: the basic tokenizer, then greedy longest-match-first WordPiece over a
 // vocab.txt (one token per line, id = line number; "##" marks a word continuation), with
-// [CLS] A [SEP] (B [SEP]) around the segments.
+// [CLS] A [SEP] (B [SEP]) around the segments. Special token strings written in the text
+// ("fill the [MASK]") become their ids rather than being split, as Hugging Face's
+// BertTokenizer does.
 #pragma once
 
 #include <memory>
@@ -35,9 +37,16 @@ class WordPieceTokenizer final : public Tokenizer {
     size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
   int64_t find(std::string_view token) const;
-  void wordpiece(const std::u32string& word, std::vector<int64_t>* ids) const;
+  // Scratch buffers of one encode call, so words do not allocate.
+  struct Scratch {
+    std::string utf8, candidate;
+    std::vector<size_t> offsets;
+  };
+  void wordpiece(std::u32string_view word, Scratch* scratch, std::vector<int64_t>* ids) const;
+  void encode_plain(std::string_view text, std::vector<int64_t>* ids) const;
 
   std::unordered_map<std::string, int64_t, Hash, std::equal_to<>> vocab_;
+  std::vector<std::pair<std::string, int64_t>> specials_in_text_;
   bool lowercase_ = true;
   int64_t unk_id_ = 0, pad_id_ = 0;
   SpecialTokenLayout layout_;
