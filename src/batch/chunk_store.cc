@@ -147,6 +147,10 @@ Result<ChunkStore::Start> ChunkStore::open(const std::string& job, const std::st
   }
   fs::create_directories(parts_, ec);
   if (ec) return internal_error("cannot create '" + parts_ + "': " + ec.message());
+  // The errors file's folder too, now rather than after hours of work.
+  const fs::path errors_dir = fs::path(errors_).parent_path();
+  if (!errors_dir.empty()) fs::create_directories(errors_dir, ec);
+  if (ec) return internal_error("cannot create '" + errors_dir.string() + "': " + ec.message());
   NALAR_RETURN_IF_ERROR(save_manifest(manifest_path, manifest_));
   return Start::kFresh;
 }
