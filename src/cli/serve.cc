@@ -53,7 +53,7 @@ int serve_main(int argc, char** argv) {
       argc, argv,
       {"--model-repository", "--http-port", "--grpc-port", "--metrics-port", "--model-control-mode",
        "--load-model", "--repository-poll-secs", "--http-address", "--http-thread-count",
-       "--http-max-input-size", "--threads", "--grpc-address"},
+       "--http-max-input-size", "--threads", "--grpc-address", "--allow-metrics"},
       {"--help"});
   if (!args.is_ok()) return fail(args.status().message());
   if (args->has("--help")) {

@@ -13,6 +13,10 @@
 
 namespace nalar::serving {
 
+// Request timeouts beyond a year mean "no limit" in practice; capping them keeps the scheduler's
+// clock arithmetic in range whatever a client sends.
+inline constexpr uint64_t kMaxTimeoutUs = uint64_t{365} * 24 * 3600 * 1000000;
+
 struct RequestedOutput {
   std::string name;
   bool binary = false;     // binary tensor extension: raw bytes after the JSON header

@@ -15,8 +15,6 @@ namespace {
 using inference::InferParameter;
 using inference::InferTensorContents;
 
-constexpr uint64_t kMaxTimeoutUs = uint64_t{365} * 24 * 3600 * 1000000;
-
 // Same bounds as the REST codec: at most 2^48 elements and 32 dimensions.
 Result<Shape> checked_shape(const google::protobuf::RepeatedField<int64_t>& dims,
                             const std::string& where) {

@@ -1,5 +1,6 @@
 #include "serving/http/kserve_codec.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstring>
@@ -228,7 +229,7 @@ Result<InferRequest> parse_infer_request(std::string_view body,
     if (const Value* p = params->find("timeout")) {
       uint64_t v;
       if (!p->get_uint64(&v)) return invalid_argument("'timeout' must be a non-negative integer");
-      req.timeout_us = v;
+      req.timeout_us = std::min<uint64_t>(v, kMaxTimeoutUs);
     }
   }
   const Value* inputs = doc.find("inputs");
