@@ -41,3 +41,10 @@ serve: build
 
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN)
+
+.PHONY: bench-serve bench-serve-quick
+bench-serve: build
+	@bash bench/serve/run.sh
+
+bench-serve-quick: build
+	@bash bench/serve/run.sh --quick

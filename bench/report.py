@@ -1,7 +1,11 @@
 #!/usr/bin/python3
-"""Turns bench/.results/raw.jsonl into the RESULTS.md table (median over repetitions)."""
+"""Turns bench/.results/raw.jsonl into the RESULTS.md table (median over repetitions).
+
+    report.py RAW THREADS [CURRENT_RESULTS_MD]   (marked sections of the current file are kept)
+"""
 import collections
 import json
+import re
 import statistics
 import subprocess
 import sys
@@ -46,5 +50,19 @@ def main():
               f"{fmt(med(by['nalar'], 'load_ms'))} | {fmt(med(by['onnxruntime'], 'load_ms'))} |")
 
 
+def keep_marked_sections(path):
+    """Other scripts own sections of RESULTS.md between <!-- NAME:begin --> and <!-- NAME:end -->
+    (e.g. bench/serve/run.sh): print them again after this script's table."""
+    try:
+        old = open(path).read()
+    except OSError:
+        return
+    for m in re.finditer(r"<!-- (\w+):begin -->.*?<!-- \1:end -->\n?", old, re.S):
+        print()
+        print(m.group(0).rstrip("\n"))
+
+
 if __name__ == "__main__":
     main()
+    if len(sys.argv) > 3:
+        keep_marked_sections(sys.argv[3])

@@ -56,5 +56,6 @@ for rep in $(seq 1 "$REPS"); do
     echo "bench: $name batch $batch rep $rep done"
   done
 done
-/usr/bin/python3 bench/report.py "$RAW" "$THREADS" > bench/RESULTS.md
+/usr/bin/python3 bench/report.py "$RAW" "$THREADS" bench/RESULTS.md > bench/.results/RESULTS.md.new
+mv bench/.results/RESULTS.md.new bench/RESULTS.md
 cat bench/RESULTS.md

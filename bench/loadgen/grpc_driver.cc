@@ -65,8 +65,8 @@ void GrpcDriver::on_done(Slot* s, const grpc::Status& status) {
     if (status.ok())
       rec_.success(s->intended, now);
     else
-      rec_.error(s->intended, "gRPC " + std::to_string(status.error_code()) + ": " +
-                                  status.error_message());
+      rec_.error(s->intended,
+                 "gRPC " + std::to_string(status.error_code()) + ": " + status.error_message());
     if (plan_.open_loop()) {
       if (!pending_.empty()) {
         next = pending_.front();
@@ -92,7 +92,7 @@ void GrpcDriver::run(const std::string& target, int channels) {
   for (int i = 0; i < channels; ++i) {
     grpc::ChannelArguments args;
     args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);  // one TCP connection per channel
-    args.SetInt("grpc.channel_id", i);                    // keeps the channels distinct
+    args.SetInt("grpc.channel_id", i);                   // keeps the channels distinct
     args.SetMaxReceiveMessageSize(-1);
     args.SetMaxSendMessageSize(-1);
     auto ch = grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);

@@ -31,17 +31,28 @@ void append_json_data(std::string& s, const InputTensor& t) {
   for (size_t i = 0; i < n; ++i) {
     if (i) s += ',';
     int len;
-    if (d == "FP32") len = std::snprintf(buf, sizeof buf, "%.7g", double(load<float>(t.raw, i)));
-    else if (d == "FP64") len = std::snprintf(buf, sizeof buf, "%.17g", load<double>(t.raw, i));
-    else if (d == "BOOL") len = std::snprintf(buf, sizeof buf, "%s", load<uint8_t>(t.raw, i) ? "true" : "false");
-    else if (d == "INT8") len = std::snprintf(buf, sizeof buf, "%d", int(load<int8_t>(t.raw, i)));
-    else if (d == "UINT8") len = std::snprintf(buf, sizeof buf, "%u", unsigned(load<uint8_t>(t.raw, i)));
-    else if (d == "INT16") len = std::snprintf(buf, sizeof buf, "%d", int(load<int16_t>(t.raw, i)));
-    else if (d == "UINT16") len = std::snprintf(buf, sizeof buf, "%u", unsigned(load<uint16_t>(t.raw, i)));
-    else if (d == "INT32") len = std::snprintf(buf, sizeof buf, "%" PRId32, load<int32_t>(t.raw, i));
-    else if (d == "UINT32") len = std::snprintf(buf, sizeof buf, "%" PRIu32, load<uint32_t>(t.raw, i));
-    else if (d == "INT64") len = std::snprintf(buf, sizeof buf, "%" PRId64, load<int64_t>(t.raw, i));
-    else len = std::snprintf(buf, sizeof buf, "%" PRIu64, load<uint64_t>(t.raw, i));
+    if (d == "FP32")
+      len = std::snprintf(buf, sizeof buf, "%.7g", double(load<float>(t.raw, i)));
+    else if (d == "FP64")
+      len = std::snprintf(buf, sizeof buf, "%.17g", load<double>(t.raw, i));
+    else if (d == "BOOL")
+      len = std::snprintf(buf, sizeof buf, "%s", load<uint8_t>(t.raw, i) ? "true" : "false");
+    else if (d == "INT8")
+      len = std::snprintf(buf, sizeof buf, "%d", int(load<int8_t>(t.raw, i)));
+    else if (d == "UINT8")
+      len = std::snprintf(buf, sizeof buf, "%u", unsigned(load<uint8_t>(t.raw, i)));
+    else if (d == "INT16")
+      len = std::snprintf(buf, sizeof buf, "%d", int(load<int16_t>(t.raw, i)));
+    else if (d == "UINT16")
+      len = std::snprintf(buf, sizeof buf, "%u", unsigned(load<uint16_t>(t.raw, i)));
+    else if (d == "INT32")
+      len = std::snprintf(buf, sizeof buf, "%" PRId32, load<int32_t>(t.raw, i));
+    else if (d == "UINT32")
+      len = std::snprintf(buf, sizeof buf, "%" PRIu32, load<uint32_t>(t.raw, i));
+    else if (d == "INT64")
+      len = std::snprintf(buf, sizeof buf, "%" PRId64, load<int64_t>(t.raw, i));
+    else
+      len = std::snprintf(buf, sizeof buf, "%" PRIu64, load<uint64_t>(t.raw, i));
     s.append(buf, static_cast<size_t>(len));
   }
 }

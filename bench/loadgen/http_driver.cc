@@ -169,7 +169,8 @@ void Driver::read_more(Conn& c) {
     }
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
-    fail(c, n == 0 ? "connection closed by the server" : std::string("recv: ") + std::strerror(errno));
+    fail(c,
+         n == 0 ? "connection closed by the server" : std::string("recv: ") + std::strerror(errno));
     return;
   }
   size_t head = 0;
@@ -189,8 +190,9 @@ void Driver::read_more(Conn& c) {
   if (status == 200) {
     finish(c, true, "");
   } else {
-    finish(c, false, "HTTP " + std::to_string(status) + ": " +
-                         c.in.substr(head, std::min<size_t>(static_cast<size_t>(length), 300)));
+    finish(c, false,
+           "HTTP " + std::to_string(status) + ": " +
+               c.in.substr(head, std::min<size_t>(static_cast<size_t>(length), 300)));
   }
   c.in.erase(0, head + static_cast<size_t>(length));
   if (close) fail(c, "");
@@ -234,8 +236,9 @@ void Driver::run(int connections, double rate, uint64_t seed) {
       }
       if (next_arrival < plan_.window_end) {
         itimerspec its{};
-        const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                            next_arrival.time_since_epoch()).count();
+        const auto ns =
+            std::chrono::duration_cast<std::chrono::nanoseconds>(next_arrival.time_since_epoch())
+                .count();
         its.it_value.tv_sec = ns / 1000000000;
         its.it_value.tv_nsec = ns % 1000000000;
         ::timerfd_settime(timer_fd_, TFD_TIMER_ABSTIME, &its, nullptr);

@@ -59,9 +59,9 @@ TEST(HttpBody, BinaryExtensionLayout) {
             R"("parameters":{"binary_data_size":4}}],"parameters":{"binary_data_output":true}})");
   EXPECT_EQ(b.bytes.substr(b.header_length), x.raw + y.raw);
   const std::string req = build_http_request("h:1", "/v2/models/m/infer", b);
-  EXPECT_NE(req.find("Inference-Header-Content-Length: " + std::to_string(b.header_length) +
-                     "\r\n"),
-            std::string::npos);
+  EXPECT_NE(
+      req.find("Inference-Header-Content-Length: " + std::to_string(b.header_length) + "\r\n"),
+      std::string::npos);
   EXPECT_NE(req.find("Content-Length: " + std::to_string(b.bytes.size()) + "\r\n\r\n"),
             std::string::npos);
   EXPECT_EQ(req.rfind("POST /v2/models/m/infer HTTP/1.1\r\n", 0), 0u);
@@ -73,10 +73,11 @@ TEST(HttpResponse, ParsesHead) {
   int status = 0;
   long len = 0;
   bool close = true;
-  EXPECT_FALSE(parse_response_head("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n", &head, &status,
-                                   &len, &close));
-  const std::string r = "HTTP/1.1 503 Service Unavailable\r\ncontent-LENGTH: 12\r\n"
-                        "Connection: close\r\n\r\n{\"error\":1}";
+  EXPECT_FALSE(parse_response_head("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n", &head, &status, &len,
+                                   &close));
+  const std::string r =
+      "HTTP/1.1 503 Service Unavailable\r\ncontent-LENGTH: 12\r\n"
+      "Connection: close\r\n\r\n{\"error\":1}";
   ASSERT_TRUE(parse_response_head(r, &head, &status, &len, &close));
   EXPECT_EQ(status, 503);
   EXPECT_EQ(len, 12);
@@ -137,8 +138,8 @@ TEST(Report, PercentilesAndWindow) {
   const auto t0 = Clock::now();
   Recorder r(t0, t0 + std::chrono::seconds(2));
   for (int i = 1; i <= 1000; ++i) r.success(t0, t0 + std::chrono::microseconds(i));
-  r.success(t0 - std::chrono::seconds(1), t0);       // warm-up: not counted
-  r.success(t0 + std::chrono::seconds(3), t0);       // after the window: not counted
+  r.success(t0 - std::chrono::seconds(1), t0);  // warm-up: not counted
+  r.success(t0 + std::chrono::seconds(3), t0);  // after the window: not counted
   r.error(t0 + std::chrono::milliseconds(1), "HTTP 503");
   Summary s = summarize(r);
   EXPECT_EQ(s.requests, 1000u);

@@ -51,8 +51,8 @@ Result<Options> parse_options(int argc, char** argv) {
     const bool is_num = parse_double(v, &num);
     auto need_num = [&](double lo) -> Status {
       if (!is_num || num < lo)
-        return invalid_argument(a + " expects a number >= " + std::to_string(lo) + ", got '" +
-                                v + "'");
+        return invalid_argument(a + " expects a number >= " + std::to_string(lo) + ", got '" + v +
+                                "'");
       return Status::ok();
     };
     if (a == "--protocol") {

@@ -3,8 +3,7 @@
 namespace nalar::loadgen {
 
 void Recorder::merge(Recorder&& other) {
-  latencies_ns_.insert(latencies_ns_.end(), other.latencies_ns_.begin(),
-                       other.latencies_ns_.end());
+  latencies_ns_.insert(latencies_ns_.end(), other.latencies_ns_.begin(), other.latencies_ns_.end());
   if (errors_ == 0 && other.errors_ > 0) first_error_ = std::move(other.first_error_);
   errors_ += other.errors_;
 }

@@ -31,7 +31,8 @@ Result<InputTensor> generate_input(const std::string& spec, uint64_t seed) {
   const size_t a = spec.find(':');
   const size_t b = a == std::string::npos ? a : spec.find(':', a + 1);
   if (b == std::string::npos)
-    return invalid_argument("--input '" + spec + "': expected NAME:DATATYPE:DIMS, e.g. input:FP32:1x64");
+    return invalid_argument("--input '" + spec +
+                            "': expected NAME:DATATYPE:DIMS, e.g. input:FP32:1x64");
   InputTensor t;
   t.name = spec.substr(0, a);
   t.datatype = spec.substr(a + 1, b - a - 1);
@@ -47,7 +48,8 @@ Result<InputTensor> generate_input(const std::string& spec, uint64_t seed) {
     if (end == std::string::npos) end = dims.size();
     const std::string d = dims.substr(pos, end - pos);
     if (d.empty() || d.find_first_not_of("0123456789") != std::string::npos || d.size() > 9)
-      return invalid_argument("--input '" + spec + "': dims must be positive integers joined by 'x'");
+      return invalid_argument("--input '" + spec +
+                              "': dims must be positive integers joined by 'x'");
     t.shape.push_back(std::stoll(d));
     n *= static_cast<size_t>(t.shape.back());
     if (n > (size_t{1} << 31)) return invalid_argument("--input '" + spec + "': too many elements");
@@ -55,17 +57,28 @@ Result<InputTensor> generate_input(const std::string& spec, uint64_t seed) {
   }
   std::mt19937_64 rng(seed);
   const std::string& d = t.datatype;
-  if (d == "FP32") fill<float>(t.raw, n, rng, -1, 1);
-  else if (d == "FP64") fill<double>(t.raw, n, rng, -1, 1);
-  else if (d == "BOOL") fill<uint8_t>(t.raw, n, rng, 0, 1.999);
-  else if (d == "INT8") fill<int8_t>(t.raw, n, rng, -100, 100);
-  else if (d == "UINT8") fill<uint8_t>(t.raw, n, rng, 0, 255);
-  else if (d == "INT16") fill<int16_t>(t.raw, n, rng, -100, 100);
-  else if (d == "UINT16") fill<uint16_t>(t.raw, n, rng, 0, 200);
-  else if (d == "INT32") fill<int32_t>(t.raw, n, rng, 0, 100);
-  else if (d == "UINT32") fill<uint32_t>(t.raw, n, rng, 0, 100);
-  else if (d == "INT64") fill<int64_t>(t.raw, n, rng, 0, 100);
-  else fill<uint64_t>(t.raw, n, rng, 0, 100);
+  if (d == "FP32")
+    fill<float>(t.raw, n, rng, -1, 1);
+  else if (d == "FP64")
+    fill<double>(t.raw, n, rng, -1, 1);
+  else if (d == "BOOL")
+    fill<uint8_t>(t.raw, n, rng, 0, 1.999);
+  else if (d == "INT8")
+    fill<int8_t>(t.raw, n, rng, -100, 100);
+  else if (d == "UINT8")
+    fill<uint8_t>(t.raw, n, rng, 0, 255);
+  else if (d == "INT16")
+    fill<int16_t>(t.raw, n, rng, -100, 100);
+  else if (d == "UINT16")
+    fill<uint16_t>(t.raw, n, rng, 0, 200);
+  else if (d == "INT32")
+    fill<int32_t>(t.raw, n, rng, 0, 100);
+  else if (d == "UINT32")
+    fill<uint32_t>(t.raw, n, rng, 0, 100);
+  else if (d == "INT64")
+    fill<int64_t>(t.raw, n, rng, 0, 100);
+  else
+    fill<uint64_t>(t.raw, n, rng, 0, 100);
   return t;
 }
 

@@ -13,6 +13,7 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "serving/allocator.h"
 #include "serving/http/http_server.h"
 #include "serving/http/kserve_http.h"
 #include "serving/http/metrics.h"
@@ -84,6 +85,7 @@ int serve_main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
+  serving::limit_malloc_arenas();
   serving::RepositoryOptions ro;
   ro.root = args->get("--model-repository");
   ro.mode = *mode;
