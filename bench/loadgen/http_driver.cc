@@ -244,15 +244,16 @@ void Driver::run(int connections, double rate, uint64_t seed) {
         ::timerfd_settime(timer_fd_, TFD_TIMER_ABSTIME, &its, nullptr);
       }
     } else if (issuing) {
-      while (!idle_.empty()) {
-        Conn* c = idle_.back();
-        idle_.pop_back();
-        send_request(*c, Clock::now());
-      }
+      // Only the connections idle now: one whose connect fails comes back to idle_ and waits
+      // for the next turn instead of spinning here.
+      std::vector<Conn*> ready;
+      ready.swap(idle_);
+      for (Conn* c : ready) send_request(*c, Clock::now());
     }
     const auto until = issuing ? plan_.window_end : plan_.window_end + kDrain;
-    const auto left_ms =
+    auto left_ms =
         std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now()).count() + 1;
+    if (!open && issuing && !idle_.empty()) left_ms = 1;  // failed connects: retry in 1 ms
     int n = ::epoll_wait(epoll_fd_, events.data(), static_cast<int>(events.size()),
                          static_cast<int>(std::max<int64_t>(1, left_ms)));
     for (int i = 0; i < n; ++i) {

@@ -100,6 +100,7 @@ int serve_main(int argc, char** argv) {
   ho.port = *http_port;
   ho.worker_threads = *http_threads;
   ho.max_body_bytes = static_cast<size_t>(*max_input);
+  ho.run_inline = serving::http::KServeHttpFrontend::runs_inline;
   serving::http::HttpServer server(ho, [&frontend](serving::http::HttpRequest&& req,
                                                    std::shared_ptr<serving::http::Responder> out) {
     frontend.handle(std::move(req), std::move(out));
