@@ -56,6 +56,5 @@ for rep in $(seq 1 "$REPS"); do
     echo "bench: $name batch $batch rep $rep done"
   done
 done
-/usr/bin/python3 bench/report.py "$RAW" "$THREADS" bench/RESULTS.md > bench/.results/RESULTS.md.new
-mv bench/.results/RESULTS.md.new bench/RESULTS.md
+/usr/bin/python3 bench/report.py "$RAW" "$THREADS" | /usr/bin/python3 bench/results_section.py engine
 cat bench/RESULTS.md

@@ -1,15 +1,13 @@
 #!/usr/bin/python3
-"""Turns bench/.results/serve_raw.jsonl into the serve section of bench/RESULTS.md (between
-<!-- serve:begin --> and <!-- serve:end -->; the rest of the file is left as it is).
+"""Turns bench/.results/serve_raw.jsonl into the text of the serve section of bench/RESULTS.md.
 
-    report.py RAW SECONDS REPS GRPC(0|1) RESULTS_MD
+    report.py RAW SECONDS REPS GRPC(0|1) | bench/results_section.py serve
 """
 import json
 import os
 import statistics
 import sys
 
-BEGIN, END = "<!-- serve:begin -->", "<!-- serve:end -->"
 
 
 def load(raw):
@@ -74,7 +72,7 @@ def ratio(a, b):
 
 
 def section(groups, secs, reps, grpc):
-    L = [BEGIN, "## Serving (`make bench-serve`)", ""]
+    L = ["## Serving (`make bench-serve`)", ""]
     L.append(f"`nalar serve` on loopback, {os.cpu_count()} cores shared by the server and the load "
              f"generator; closed loop, {secs} s measured after 1 s warm-up, {reps} repetition(s): "
              "median, range in brackets. Client: `nalar-loadgen` (HTTP/1.1 keep-alive, epoll; "
@@ -153,23 +151,12 @@ def section(groups, secs, reps, grpc):
                    for a in [r.get("result", {}).get("first_error")] if a})
     if errs:
         L += ["", "First errors seen: " + "; ".join(e[:160] for e in errs[:5])]
-    L.append(END)
     return "\n".join(L) + "\n"
 
 
 def main():
-    raw, secs, reps, grpc, md = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4] == "1", sys.argv[5]
-    new = section(load(raw), secs, reps, grpc)
-    old = open(md).read() if os.path.exists(md) else ""
-    if BEGIN in old and END in old:
-        head, rest = old.split(BEGIN, 1)
-        tail = rest.split(END, 1)[1].lstrip("\n")
-        text = head + new + ("\n" + tail if tail else "")
-    else:
-        text = old.rstrip("\n") + ("\n\n" if old else "") + new
-    with open(md + ".tmp", "w") as f:
-        f.write(text)
-    os.replace(md + ".tmp", md)
+    raw, secs, reps, grpc = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4] == "1"
+    sys.stdout.write(section(load(raw), secs, reps, grpc))
 
 
 if __name__ == "__main__":

@@ -162,5 +162,5 @@ for rep in $(seq 1 "$REPS"); do
   done
   echo "bench-serve: repetition $rep of $REPS done"
 done
-/usr/bin/python3 bench/serve/report.py "$RAW" "$SECS" "$REPS" "$GRPC" bench/RESULTS.md
+/usr/bin/python3 bench/serve/report.py "$RAW" "$SECS" "$REPS" "$GRPC" | /usr/bin/python3 bench/results_section.py serve
 sed -n '/<!-- serve:begin -->/,/<!-- serve:end -->/p' bench/RESULTS.md

@@ -1,7 +1,7 @@
 // nalar serve --model-repository DIR [--http-port 8000] [--grpc-port 8001] [--metrics-port 8002]
 //             [--model-control-mode none|poll|explicit] [--load-model M]...
 //             [--repository-poll-secs N] [--http-address A] [--http-thread-count N]
-//             [--http-max-input-size BYTES] [--threads N]
+//             [--http-max-input-size BYTES] [--threads N] [--grpc-address A]
 // Triton's flag names. SIGTERM/SIGINT: stop accepting, finish in-flight requests, exit 0.
 #include <signal.h>
 
@@ -10,10 +10,12 @@
 #include <ctime>
 #include <iostream>
 #include <memory>
+#include <thread>
 
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "serving/allocator.h"
+#include "serving/grpc/grpc_server.h"
 #include "serving/http/http_server.h"
 #include "serving/http/kserve_http.h"
 #include "serving/http/metrics.h"
@@ -30,13 +32,15 @@ const char* kHelp =
     "                   [--load-model NAME]... [--repository-poll-secs 15]\n"
     "                   [--http-address 0.0.0.0] [--http-thread-count 4]\n"
     "                   [--http-max-input-size 67108864] [--threads N]\n"
-    "                   [--allow-metrics true|false]\n"
-    "Serves the Triton-layout model repository DIR over KServe v2 REST (HTTP/1.1).\n"
+    "                   [--allow-metrics true|false] [--grpc-address 0.0.0.0]\n"
+    "Serves the Triton-layout model repository DIR over KServe v2 REST (HTTP/1.1)\n"
+    "and gRPC (inference.GRPCInferenceService and grpc.health.v1; --grpc-port 0 turns\n"
+    "it off; requests up to --http-max-input-size bytes).\n"
     "Model control: none (load all, no changes), poll (reload on change every\n"
     "--repository-poll-secs), explicit (only --load-model, then the load/unload API;\n"
     "--load-model '*' loads all). SIGTERM or SIGINT drains in-flight requests and exits 0.\n"
     "Prometheus metrics (Triton's names) at GET /metrics on --metrics-port.\n"
-    "--http-port 0 picks a free port (logged). gRPC is not served yet.\n";
+    "--http-port 0 picks a free port (logged).\n";
 
 int fail(const std::string& message) {
   std::cerr << "nalar serve: " << message << "\n";
@@ -46,12 +50,12 @@ int fail(const std::string& message) {
 }  // namespace
 
 int serve_main(int argc, char** argv) {
-  auto args =
-      Args::parse(argc, argv,
-                  {"--model-repository", "--http-port", "--grpc-port", "--metrics-port",
-                   "--model-control-mode", "--load-model", "--repository-poll-secs",
-                   "--http-address", "--http-thread-count", "--http-max-input-size", "--threads"},
-                  {"--help"});
+  auto args = Args::parse(
+      argc, argv,
+      {"--model-repository", "--http-port", "--grpc-port", "--metrics-port", "--model-control-mode",
+       "--load-model", "--repository-poll-secs", "--http-address", "--http-thread-count",
+       "--http-max-input-size", "--threads", "--grpc-address"},
+      {"--help"});
   if (!args.is_ok()) return fail(args.status().message());
   if (args->has("--help")) {
     std::cout << kHelp;
@@ -72,6 +76,7 @@ int serve_main(int argc, char** argv) {
        {&http_port, &grpc_port, &metrics_port, &poll_secs, &http_threads, &max_input, &threads})
     if (!r->is_ok()) return fail(r->status().message());
   if (*http_port > 65535) return fail("--http-port must be at most 65535");
+  if (*grpc_port > 65535) return fail("--grpc-port must be at most 65535");
   auto mode = serving::parse_model_control_mode(args->get("--model-control-mode", "none"));
   if (!mode.is_ok()) return fail(mode.status().message());
   if (*mode != serving::ModelControlMode::kExplicit && args->has("--load-model"))
@@ -109,8 +114,21 @@ int serve_main(int argc, char** argv) {
   if (!st.is_ok()) return fail(st.message());
   serving::log_info("HTTP (KServe v2) listening on " + ho.host + ":" +
                     std::to_string(server.port()));
-  if (args->has("--grpc-port"))
-    serving::log_warning("the gRPC endpoint is not built yet; --grpc-port is ignored");
+  std::unique_ptr<serving::kserve_grpc::GrpcServer> grpc;
+  if (*grpc_port > 0) {
+    serving::kserve_grpc::GrpcServerOptions go;
+    go.host = args->get("--grpc-address", "0.0.0.0");
+    go.port = *grpc_port;
+    go.max_message_bytes = static_cast<size_t>(*max_input);
+    grpc = std::make_unique<serving::kserve_grpc::GrpcServer>(&repo, &ready, go);
+    st = grpc->start();
+    if (!st.is_ok()) {
+      server.stop(0);
+      return fail(st.message());
+    }
+    serving::log_info("gRPC (KServe v2) listening on " + go.host + ":" +
+                      std::to_string(grpc->port()));
+  }
   const std::string allow_metrics = args->get("--allow-metrics", "true");
   if (allow_metrics != "true" && allow_metrics != "false") {
     server.stop(0);
@@ -146,10 +164,12 @@ int serve_main(int argc, char** argv) {
   st = repo.load_startup();
   if (!st.is_ok()) {
     server.stop(0);
+    if (grpc) grpc->stop(0);
     if (metrics) metrics->stop(0);
     return fail(st.message());
   }
   ready.store(true);
+  if (grpc) grpc->set_serving(true);
   serving::log_info("server ready");
 
   // Wait for a signal; in poll mode wake up to rescan the repository.
@@ -165,7 +185,12 @@ int serve_main(int argc, char** argv) {
     if (sig < 0 && errno == EAGAIN && *mode == serving::ModelControlMode::kPoll) repo.poll();
   }
   ready.store(false);
+  // Both front-ends stop accepting at once and drain their in-flight requests.
+  std::thread grpc_stop([&grpc] {
+    if (grpc) grpc->stop(30000);
+  });
   server.stop(30000);  // finishes in-flight requests, answers them, closes connections
+  grpc_stop.join();
   if (metrics) metrics->stop(1000);
   repo.unload_all();
   serving::log_info("stopped");

@@ -56,7 +56,8 @@ class Server:
         self.log = tempfile.TemporaryFile()
         self.proc = subprocess.Popen(
             [NALAR, "serve", "--model-repository", repo, "--http-port", str(self.port),
-             "--http-address", "127.0.0.1", "--metrics-port", str(self.metrics_port), *extra],
+             "--http-address", "127.0.0.1", "--metrics-port", str(self.metrics_port),
+             "--grpc-port", "0", *extra],
             stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.time() + 120
         while time.time() < deadline:
