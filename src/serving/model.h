@@ -10,6 +10,7 @@
 #include "nalar/session.h"
 #include "serving/infer_request.h"
 #include "serving/model_config.h"
+#include "serving/reshape.h"
 #include "serving/scheduler.h"
 
 namespace nalar::serving {
@@ -44,11 +45,14 @@ class ModelVersion {
   ModelVersion() = default;
   Status warm_up(const std::string& model_path) const;
   Result<InferResponse> finish(const InferRequest& request, NamedTensors outputs) const;
+  // One forward pass with the config's reshapes applied on the way in and out.
+  Result<NamedTensors> run_model(const NamedTensors& inputs) const;
 
   int64_t version_ = 0;
   ModelConfig config_;
   std::unique_ptr<Session> session_;
   std::vector<std::string> labels_;
+  TensorReshapes reshapes_;
   std::unique_ptr<ModelStats> stats_;
   std::unique_ptr<Scheduler> scheduler_;  // last: stopped (drained) before the rest goes
 };

@@ -89,9 +89,19 @@ std::vector<std::string> ModelRepository::scan_names() const {
   return names;
 }
 
+fs::path ModelRepository::config_path(const fs::path& dir) const {
+  if (!options_.config_name.empty()) {
+    fs::path custom = dir / "configs" / (options_.config_name + ".pbtxt");
+    std::error_code ec;
+    if (fs::exists(custom, ec)) return custom;
+  }
+  return dir / "config.pbtxt";
+}
+
 std::string ModelRepository::fingerprint(const std::string& name) const {
   const fs::path dir = fs::path(options_.root) / name;
-  std::string fp = stamp(dir / "config.pbtxt") + ";" + stamp(dir / "labels.txt");
+  std::string fp = stamp(config_path(dir)) + ";" + stamp(dir / "config.pbtxt") + ";" +
+                   stamp(dir / "labels.txt");
   for (int64_t v : version_dirs(dir)) {
     const fs::path vd = dir / std::to_string(v);
     fp += ";" + std::to_string(v) + "=" + stamp(vd);
@@ -159,11 +169,12 @@ Status ModelRepository::load_locked(const std::string& name, const ModelConfig* 
 
   ModelConfig config;
   std::vector<std::string> warnings;
-  const bool generated = !config_override && !fs::exists(dir / "config.pbtxt", ec);
+  const fs::path config_file = config_path(dir);
+  const bool generated = !config_override && !fs::exists(config_file, ec);
   if (config_override) {
     config = *config_override;
   } else if (!generated) {
-    auto text = read_file(dir / "config.pbtxt");
+    auto text = read_file(config_file);
     if (!text.is_ok()) return fail(text.status());
     auto parsed = parse_model_config(*text, &warnings);
     if (!parsed.is_ok()) return fail(parsed.status());

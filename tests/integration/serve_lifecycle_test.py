@@ -10,6 +10,8 @@ under sustained load (serve_test.py covers the endpoints, the error table and SI
    fails, and afterwards version 2 answers (its own outputs, model_version "2").
 3. Explicit mode: re-load (new version on disk, then POST .../load) and a re-load with a config
    override, both under sustained load; no request fails and the new version serves afterwards.
+4. --model-config-name: configs/<name>.pbtxt where a model has one, else config.pbtxt; and
+   `reshape` on inputs and outputs (clients see dims [4], the model [2, 2]).
 """
 import http.client
 import importlib.util
@@ -26,7 +28,7 @@ import time
 
 import numpy as np
 import onnx
-from onnx import numpy_helper
+from onnx import TensorProto, helper, numpy_helper
 
 NALAR, MAKE_REPO = sys.argv[1], sys.argv[2]
 FAILURES = []
@@ -303,6 +305,85 @@ def explicit_reload_under_load(tmp):
     check(srv.stop() == 0, "explicit server: SIGTERM exits 0")
 
 
+def custom_config_name(tmp):
+    repo = os.path.join(tmp, "configs")
+    for name in ("m", "n"):
+        os.makedirs(os.path.join(repo, name))
+        with open(os.path.join(repo, name, "config.pbtxt"), "w") as f:
+            f.write(CONFIG.replace('name: "m"', f'name: "{name}"'))
+        add_version(os.path.join(repo, name), 1, 41, tmp)
+    os.makedirs(os.path.join(repo, "m", "configs"))
+    with open(os.path.join(repo, "m", "configs", "small.pbtxt"), "w") as f:
+        f.write(CONFIG.replace("max_batch_size: 8", "max_batch_size: 2"))
+    # reshape: the model takes and returns [batch, 2, 2] (x * 2); clients use [batch, 4].
+    graph = helper.make_graph(
+        [helper.make_node("Add", ["IN", "IN"], ["OUT"])], "r",
+        [helper.make_tensor_value_info("IN", TensorProto.FLOAT, ["batch", 2, 2])],
+        [helper.make_tensor_value_info("OUT", TensorProto.FLOAT, ["batch", 2, 2])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    reshape_cfg = """max_batch_size: 4
+input [ { name: "IN" data_type: TYPE_FP32 dims: [ 4 ] reshape: { shape: [ 2, 2 ] } } ]
+output [ { name: "OUT" data_type: TYPE_FP32 dims: [ %s ] reshape: { shape: [ 2, 2 ] } } ]
+dynamic_batching { max_queue_delay_microseconds: 2000 }
+"""
+    for name, out_dims in (("r", "4"), ("r_bad", "5")):
+        make_repository.save(model, os.path.join(repo, name, "1", "model.onnx"))
+        with open(os.path.join(repo, name, "config.pbtxt"), "w") as f:
+            f.write(reshape_cfg % out_dims)
+    srv = Server(repo, "--model-config-name", "small")
+    try:
+        st, m = srv.call("GET", "/v2/models/m/config")
+        st2, n = srv.call("GET", "/v2/models/n/config")
+        check(st == 200 and m["max_batch_size"] == 2 and st2 == 200 and n["max_batch_size"] == 8,
+              "--model-config-name: configs/small.pbtxt for m, config.pbtxt for n")
+        st, body = srv.call("POST", "/v2/models/m/infer",
+                            {"inputs": [{"name": "INPUT0", "shape": [3, 4], "datatype": "FP32",
+                                         "data": [0.0] * 12}]})
+        check(st == 400 and "max_batch_size 2" in body["error"],
+              "--model-config-name: the custom config's limit applies (batch 3 -> 400)")
+        st, cfg = srv.call("GET", "/v2/models/r/config")
+        st2, meta = srv.call("GET", "/v2/models/r")
+        shape = cfg["input"][0].get("reshape", {}).get("shape") if st == 200 else None
+        check(shape in ([2, 2], ["2", "2"]), f"reshape: in the model config ({shape})")
+        check(st2 == 200 and meta["inputs"][0]["shape"] == [-1, 4] and
+              meta["outputs"][0]["shape"] == [-1, 4], f"reshape: metadata shows the client dims ({meta})")
+        results = []
+
+        def send(rows):
+            x = np.arange(rows * 4, dtype=np.float32).reshape(rows, 4) + rows
+            conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=30)
+            conn.request("POST", "/v2/models/r/infer", json.dumps(
+                {"inputs": [{"name": "IN", "shape": [rows, 4], "datatype": "FP32",
+                             "data": x.flatten().tolist()}]}), {"Content-Type": "application/json"})
+            r = conn.getresponse()
+            body = json.loads(r.read())
+            results.append((r.status, x, body))
+
+        threads = [threading.Thread(target=send, args=(n,)) for n in (1, 2, 1)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        ok = len(results) == 3
+        for st, x, body in results:
+            out = body.get("outputs", [{}])[0]
+            ok = ok and st == 200 and out.get("shape") == list(x.shape) and np.allclose(
+                np.array(out.get("data")), (2 * x).flatten())
+        check(ok, "reshape: [n, 4] in, the model runs [n, 2, 2], [n, 4] out (batched together)")
+        st, index = srv.call("POST", "/v2/repository/index", {})
+        bad = [e for e in index if e["name"] == "r_bad"]
+        check(bad and bad[0]["state"] == "UNAVAILABLE" and "reshape" in bad[0].get("reason", ""),
+              f"reshape: dims [5] vs shape [2, 2] refuses the load with a reason ({bad})")
+    except Exception:
+        srv.dump_log()
+        raise
+    check(srv.stop() == 0, "config-name server: SIGTERM exits 0")
+    bad = subprocess.run([NALAR, "serve", "--model-repository", repo, "--model-config-name",
+                          "../x", "--http-port", "0"], capture_output=True, text=True, timeout=30)
+    check(bad.returncode != 0 and "--model-config-name" in bad.stderr,
+          f"--model-config-name with a slash is refused ({bad.stderr.strip()[:100]})")
+
+
 def main():
     tmp = tempfile.mkdtemp(prefix="nalar-serve-lifecycle-")
     t0 = time.time()
@@ -310,6 +391,7 @@ def main():
         load_unload_cycles(tmp)
         poll_reload_under_load(tmp)
         explicit_reload_under_load(tmp)
+        custom_config_name(tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print(f"\n{time.time() - t0:.1f} s")
