@@ -129,6 +129,9 @@ print(s["compute_infer"]["count"], s["compute_infer"]["ns"], s["success"]["count
 H=(--server "127.0.0.1:$HTTP_PORT")
 G=(--protocol grpc --server "127.0.0.1:$GRPC_PORT")
 for rep in $(seq 1 "$REPS"); do
+  # The engine alone on the tiny model (p50 of a single forward pass), for the overhead figure.
+  out=$("$NALAR" bench "$REPO/tiny/1/model.onnx" --batch 1 --iterations 3000 --warmup 100 --json 2>/dev/null || echo '{}')
+  echo "{\"rep\": $rep, \"scenario\": \"tiny_engine\", \"c\": 1, \"result\": $out}" >> "$RAW"
   for c in 1 16 64; do
     T=$(( c < CORES ? c : CORES ))
     record "\"rep\": $rep, \"scenario\": \"ceiling\", \"tool\": \"loadgen\", \"target\": \"nginx\", \"c\": $c" \
