@@ -61,3 +61,9 @@ bench-classify: build
 
 bench-batch: build
 	@bash bench/batch/run.sh
+.PHONY: bench-serve bench-serve-quick
+bench-serve: build
+	@bash bench/serve/run.sh
+
+bench-serve-quick: build
+	@bash bench/serve/run.sh --quick

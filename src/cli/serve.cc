@@ -14,6 +14,7 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "serving/allocator.h"
 #include "serving/grpc/grpc_server.h"
 #include "serving/http/http_server.h"
 #include "serving/http/kserve_http.h"
@@ -39,7 +40,9 @@ const char* kHelp =
     "--repository-poll-secs), explicit (only --load-model, then the load/unload API;\n"
     "--load-model '*' loads all). SIGTERM or SIGINT drains in-flight requests and exits 0.\n"
     "Prometheus metrics (Triton's names) at GET /metrics on --metrics-port.\n"
-    "--http-port 0 picks a free port (logged).\n";
+    "--http-port 0 picks a free port (logged).\n"
+    "--model-config-name NAME: each model reads configs/NAME.pbtxt where it exists,\n"
+    "else config.pbtxt (Triton's custom model configurations).\n";
 
 int fail(const std::string& message) {
   std::cerr << "nalar serve: " << message << "\n";
@@ -53,7 +56,8 @@ int serve_main(int argc, char** argv) {
       argc, argv,
       {"--model-repository", "--http-port", "--grpc-port", "--metrics-port", "--model-control-mode",
        "--load-model", "--repository-poll-secs", "--http-address", "--http-thread-count",
-       "--http-max-input-size", "--threads", "--grpc-address", "--allow-metrics"},
+       "--http-max-input-size", "--threads", "--grpc-address", "--allow-metrics",
+       "--model-config-name"},
       {"--help"});
   if (!args.is_ok()) return fail(args.status().message());
   if (args->has("--help")) {
@@ -89,11 +93,17 @@ int serve_main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
+  serving::limit_malloc_arenas();
   serving::RepositoryOptions ro;
   ro.root = args->get("--model-repository");
   ro.mode = *mode;
   ro.startup_models = args->all("--load-model");
   ro.session_options.num_threads = *threads;
+  ro.config_name = args->get("--model-config-name", "");
+  if (ro.config_name.find_first_of(" \t/\\") != std::string::npos || ro.config_name == "." ||
+      ro.config_name == "..")
+    return fail("--model-config-name '" + ro.config_name +
+                "' must be a plain file name without spaces or slashes");
   serving::ModelRepository repo(ro);
 
   std::atomic<bool> ready{false};
@@ -103,6 +113,7 @@ int serve_main(int argc, char** argv) {
   ho.port = *http_port;
   ho.worker_threads = *http_threads;
   ho.max_body_bytes = static_cast<size_t>(*max_input);
+  ho.run_inline = serving::http::KServeHttpFrontend::runs_inline;
   serving::http::HttpServer server(ho, [&frontend](serving::http::HttpRequest&& req,
                                                    std::shared_ptr<serving::http::Responder> out) {
     frontend.handle(std::move(req), std::move(out));

@@ -71,6 +71,14 @@ Result<std::shared_ptr<ModelVersion>> ModelVersion::load(const std::string& mode
       m->load_pipeline(std::filesystem::path(model_path).parent_path().parent_path().string()));
   m->make_public_config();
   m->labels_ = std::move(labels);
+  for (const auto& ci : m->config_.input())
+    if (ci.has_reshape())
+      m->reshapes_.inputs.emplace_back(
+          ci.name(), std::vector<int64_t>(ci.reshape().shape().begin(), ci.reshape().shape().end()));
+  for (const auto& co : m->config_.output())
+    if (co.has_reshape())
+      m->reshapes_.outputs.emplace_back(co.name(),
+                                        std::vector<int64_t>(co.dims().begin(), co.dims().end()));
   m->stats_ = std::make_unique<ModelStats>();
 
   SchedulerOptions so;
@@ -98,13 +106,21 @@ Result<std::shared_ptr<ModelVersion>> ModelVersion::load(const std::string& mode
   NALAR_RETURN_IF_ERROR(m->warm_up(model_path));
   so.instances = 0;
   for (const auto& g : m->config_.instance_group()) so.instances += g.count();
-  const Session* session = m->session_.get();
+  const ModelVersion* mv = m.get();  // outlives scheduler_, which is destroyed first
   m->scheduler_ = std::make_unique<Scheduler>(
-      so, [session](const NamedTensors& in) { return session->run(in); }, m->stats_.get());
+      so, [mv](const NamedTensors& in) { return mv->run_model(in); }, m->stats_.get());
   return m;
 }
 
 ModelVersion::~ModelVersion() { scheduler_.reset(); }
+
+Result<NamedTensors> ModelVersion::run_model(const NamedTensors& inputs) const {
+  if (reshapes_.empty()) return session_->run(inputs);
+  const bool batched = config_.max_batch_size() > 0;
+  NALAR_ASSIGN_OR_RETURN(NamedTensors in, apply_reshapes(inputs, reshapes_.inputs, batched));
+  NALAR_ASSIGN_OR_RETURN(NamedTensors out, session_->run(in));
+  return apply_reshapes(out, reshapes_.outputs, batched);
+}
 
 // Triton's model_warmup: runs the listed samples before the model is READY; a failure fails the
 // load. input_data_file names a raw little-endian file in <model>/warmup/.
@@ -160,7 +176,7 @@ Status ModelVersion::warm_up(const std::string& model_path) const {
       inputs.emplace_back(name, std::move(t));
     }
     for (uint32_t i = 0; i < std::max<uint32_t>(1, w.count()); ++i) {
-      auto r = session_->run(inputs);
+      auto r = run_model(inputs);
       if (!r.is_ok()) return r.status().with_context(where);
     }
   }

@@ -11,6 +11,7 @@
 #include "pipeline/pipeline.h"
 #include "serving/infer_request.h"
 #include "serving/model_config.h"
+#include "serving/reshape.h"
 #include "serving/scheduler.h"
 
 namespace nalar::serving {
@@ -67,6 +68,8 @@ class ModelVersion {
   // from the model's outputs.
   Result<NamedTensors> pipeline_outputs(const InferRequest& request,
                                         const NamedTensors& outputs) const;
+  // One forward pass with the config's reshapes applied on the way in and out.
+  Result<NamedTensors> run_model(const NamedTensors& inputs) const;
 
   int64_t version_ = 0;
   ModelConfig config_;
@@ -74,6 +77,7 @@ class ModelVersion {
   std::unique_ptr<Session> session_;
   std::unique_ptr<pipeline::Pipeline> pipeline_;
   std::vector<std::string> labels_;
+  TensorReshapes reshapes_;
   std::unique_ptr<ModelStats> stats_;
   std::unique_ptr<Scheduler> scheduler_;  // last: stopped (drained) before the rest goes
 };

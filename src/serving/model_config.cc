@@ -47,10 +47,41 @@ bool batchable(const TensorInfo& info) {
   return info.has_shape && !info.shape.empty() && !info.shape[0].is_fixed();
 }
 
+// A reshape maps the client's `dims` onto the model's shape: both need the same element count,
+// each may infer one dimension (-1).
+template <class ConfigTensor>
+Status check_reshape(const std::string& where, const ConfigTensor& ct) {
+  const auto& rs = ct.reshape().shape();
+  if (ct.dims_size() == 0)
+    return invalid_argument(where + ": reshape needs dims (the shape clients send or receive)");
+  auto product = [&](const auto& dims, int64_t* n) -> Status {
+    int unknown = 0;
+    *n = 1;
+    for (int64_t d : dims) {
+      if (d < -1) return invalid_argument(where + ": dims and reshape shape must be >= -1");
+      if (d == -1)
+        ++unknown;
+      else
+        *n *= d;
+    }
+    if (unknown > 1) return invalid_argument(where + ": at most one -1 in dims or reshape shape");
+    return unknown == 0 ? Status::ok() : Status(StatusCode::kNotFound, "");
+  };
+  int64_t a = 0, b = 0;
+  Status sa = product(ct.dims(), &a), sb = product(rs, &b);
+  if (sa.code() == StatusCode::kInvalidArgument) return sa;
+  if (sb.code() == StatusCode::kInvalidArgument) return sb;
+  if (sa.is_ok() && sb.is_ok() && a != b)
+    return invalid_argument(where + ": dims " + dims_text(ct.dims()) + " (" + std::to_string(a) +
+                            " elements) cannot be reshaped to " + dims_text(rs) + " (" +
+                            std::to_string(b) + ")");
+  return Status::ok();
+}
+
 // Checks one config tensor (dims, dtype) against the model's declaration.
 template <class ConfigTensor>
 Status check_tensor(const char* kind, const TensorInfo& info, int max_batch_size, ConfigTensor* ct,
-                    std::vector<std::string>* warnings) {
+                    std::vector<std::string>* /*warnings*/) {
   const std::string where = std::string(kind) + " '" + ct->name() + "'";
   DataType want = dtype_from_config(ct->data_type());
   if (ct->data_type() == inference::TYPE_INVALID) {
@@ -63,7 +94,7 @@ Status check_tensor(const char* kind, const TensorInfo& info, int max_batch_size
   if (ct->data_type() == inference::TYPE_INVALID)
     return unimplemented(where + ": model dtype " + std::string(dtype_name(info.dtype)) +
                          " has no KServe datatype");
-  if (ct->has_reshape()) warnings->push_back(where + ": reshape is not supported; ignored");
+  if (ct->has_reshape()) NALAR_RETURN_IF_ERROR(check_reshape(where, *ct));
   if (!info.has_shape) return Status::ok();  // rank unknown: trust the config
   if (max_batch_size > 0 && !batchable(info))
     return invalid_argument(
@@ -72,6 +103,22 @@ Status check_tensor(const char* kind, const TensorInfo& info, int max_batch_size
         "but the model declares " +
         (info.shape.empty() ? std::string("a scalar") : std::to_string(info.shape[0].value)));
   std::vector<int64_t> md = model_dims(info, max_batch_size > 0);
+  if (ct->has_reshape()) {
+    // The model sees reshape.shape: that is what must match its declaration.
+    const auto& rs = ct->reshape().shape();
+    if (static_cast<size_t>(rs.size()) != md.size())
+      return invalid_argument(where + ": reshape shape " + dims_text(rs) + " has rank " +
+                              std::to_string(rs.size()) + " but the model's shape has rank " +
+                              std::to_string(md.size()) +
+                              (max_batch_size > 0 ? " without the batch dimension" : ""));
+    for (size_t i = 0; i < md.size(); ++i) {
+      const int64_t r = rs.Get(static_cast<int>(i));
+      if (r >= 0 && md[i] >= 0 && r != md[i])
+        return invalid_argument(where + ": reshape shape " + dims_text(rs) +
+                                " disagrees with the model's dimension " + std::to_string(md[i]));
+    }
+    return Status::ok();
+  }
   if (ct->dims_size() == 0 && !md.empty()) {
     for (int64_t d : md) ct->add_dims(d);
     return Status::ok();

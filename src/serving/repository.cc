@@ -1,5 +1,7 @@
 #include "serving/repository.h"
 
+#include <malloc.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
@@ -13,6 +15,11 @@ namespace nalar::serving {
 namespace fs = std::filesystem;
 
 namespace {
+
+// Hands memory freed by an unloaded version back to the OS. glibc keeps freed chunks in its
+// per-thread arenas (and raises the mmap threshold after large frees, so weights land in the
+// arenas); without a trim, load/unload cycles ratchet RSS up by tens of MB.
+void release_freed_memory() { malloc_trim(0); }
 
 // Version folders: positive integers; Triton ignores names starting with '0'.
 std::vector<int64_t> version_dirs(const fs::path& dir) {
@@ -82,9 +89,19 @@ std::vector<std::string> ModelRepository::scan_names() const {
   return names;
 }
 
+fs::path ModelRepository::config_path(const fs::path& dir) const {
+  if (!options_.config_name.empty()) {
+    fs::path custom = dir / "configs" / (options_.config_name + ".pbtxt");
+    std::error_code ec;
+    if (fs::exists(custom, ec)) return custom;
+  }
+  return dir / "config.pbtxt";
+}
+
 std::string ModelRepository::fingerprint(const std::string& name) const {
   const fs::path dir = fs::path(options_.root) / name;
-  std::string fp = stamp(dir / "config.pbtxt") + ";" + stamp(dir / "labels.txt");
+  std::string fp = stamp(config_path(dir)) + ";" + stamp(dir / "config.pbtxt") + ";" +
+                   stamp(dir / "labels.txt");
   for (int64_t v : version_dirs(dir)) {
     const fs::path vd = dir / std::to_string(v);
     fp += ";" + std::to_string(v) + "=" + stamp(vd);
@@ -152,11 +169,12 @@ Status ModelRepository::load_locked(const std::string& name, const ModelConfig* 
 
   ModelConfig config;
   std::vector<std::string> warnings;
-  const bool generated = !config_override && !fs::exists(dir / "config.pbtxt", ec);
+  const fs::path config_file = config_path(dir);
+  const bool generated = !config_override && !fs::exists(config_file, ec);
   if (config_override) {
     config = *config_override;
   } else if (!generated) {
-    auto text = read_file(dir / "config.pbtxt");
+    auto text = read_file(config_file);
     if (!text.is_ok()) return fail(text.status());
     auto parsed = parse_model_config(*text, &warnings);
     if (!parsed.is_ok()) return fail(parsed.status());
@@ -237,6 +255,7 @@ Status ModelRepository::load_locked(const std::string& name, const ModelConfig* 
   for (int64_t v : chosen) vs += (vs.empty() ? "" : ",") + std::to_string(v);
   log_info("loaded model '" + name + "' version(s) " + vs);
   old.clear();  // drains the replaced versions' queues (requests holding them finish there)
+  release_freed_memory();
   return Status::ok();
 }
 
@@ -257,6 +276,7 @@ Status ModelRepository::unload(const std::string& name, bool from_api) {
     it->second.fingerprint.clear();
   }
   old.clear();
+  release_freed_memory();
   log_info("unloaded model '" + name + "'");
   return Status::ok();
 }

@@ -4,6 +4,7 @@
 // finish on it.
 #pragma once
 
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -23,6 +24,8 @@ struct RepositoryOptions {
   ModelControlMode mode = ModelControlMode::kNone;
   std::vector<std::string> startup_models;  // explicit mode: --load-model (may be "*")
   SessionOptions session_options;
+  // --model-config-name: <model>/configs/<name>.pbtxt is used where it exists, else config.pbtxt.
+  std::string config_name;
 };
 
 struct ModelIndexEntry {
@@ -70,6 +73,8 @@ class ModelRepository {
                      const ModelConfig* config_override = nullptr);  // holds load_mu_
   std::vector<std::string> scan_names() const;
   std::string fingerprint(const std::string& name) const;
+  // The configuration file of the model in `dir` (see RepositoryOptions::config_name).
+  std::filesystem::path config_path(const std::filesystem::path& dir) const;
 
   RepositoryOptions options_;
   std::mutex load_mu_;     // one load/unload at a time

@@ -56,9 +56,12 @@ void CompletionQueue::push(Done d) {
   std::lock_guard<std::mutex> lock(mu);
   if (closed) return;
   done.push_back(std::move(d));
-  uint64_t one = 1;
-  ssize_t n = ::write(event_fd, &one, sizeof one);
-  (void)n;
+  // Only the first completion since the loop last drained needs to wake it.
+  if (done.size() == 1) {
+    uint64_t one = 1;
+    ssize_t n = ::write(event_fd, &one, sizeof one);
+    (void)n;
+  }
 }
 
 Responder::~Responder() {
@@ -360,16 +363,24 @@ void HttpServer::process_input(Conn& c) {
     c.busy = true;
     const bool keep_alive = req.keep_alive && !completions_->stopping.load();
     auto responder = std::make_shared<Responder>(completions_, c.id, keep_alive);
-    post([this, req = std::move(req), responder]() mutable {
-      try {
-        handler_(std::move(req), responder);
-      } catch (const std::exception& e) {  // e.g. bad_alloc: answer, keep serving
-        HttpResponse r;
-        r.status = 500;
-        r.body = error_body(std::string("internal error: ") + e.what());
-        responder->send(std::move(r));
-      }
-    });
+    if (options_.run_inline && options_.run_inline(req)) {
+      run_handler(std::move(req), std::move(responder));
+    } else {
+      post([this, req = std::move(req), responder]() mutable {
+        run_handler(std::move(req), std::move(responder));
+      });
+    }
+  }
+}
+
+void HttpServer::run_handler(HttpRequest&& req, std::shared_ptr<Responder> responder) {
+  try {
+    handler_(std::move(req), responder);
+  } catch (const std::exception& e) {  // e.g. bad_alloc: answer, keep serving
+    HttpResponse r;
+    r.status = 500;
+    r.body = error_body(std::string("internal error: ") + e.what());
+    responder->send(std::move(r));
   }
 }
 

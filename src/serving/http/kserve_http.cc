@@ -376,4 +376,11 @@ void KServeHttpFrontend::handle(HttpRequest&& req, std::shared_ptr<Responder> ou
   reply(error_response(404, "not found: " + req.path));
 }
 
+bool KServeHttpFrontend::runs_inline(const HttpRequest& request) {
+  constexpr std::string_view kInfer = "/infer";
+  const std::string& p = request.path;
+  return request.method == "POST" && request.body.size() <= 64 * 1024 &&
+         p.size() > kInfer.size() && p.compare(p.size() - kInfer.size(), kInfer.size(), kInfer) == 0;
+}
+
 }  // namespace nalar::serving::http

@@ -22,6 +22,9 @@ class KServeHttpFrontend {
       : repo_(repository), ready_(ready) {}
 
   void handle(HttpRequest&& request, std::shared_ptr<Responder> responder);
+  // Small inference requests: parsing and queueing them never blocks, so the HTTP server may run
+  // them on its I/O thread (HttpServerOptions::run_inline).
+  static bool runs_inline(const HttpRequest& request);
 
  private:
   ModelRepository* repo_;
