@@ -24,7 +24,7 @@ class NhwcChannelMulKernel : public Kernel {
                               " or 1, " + std::to_string(c) + ", 1, 1], got " +
                               shape_to_string(s->shape()));
     Tensor& y = ctx.output(0);
-    y = Tensor::create(DataType::kFloat, x->shape());
+    y = Tensor::empty(DataType::kFloat, x->shape());
     const float* xp = x->data<float>();
     const float* sp = s->data<float>();
     float* yp = y.data<float>();

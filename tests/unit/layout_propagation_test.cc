@@ -63,8 +63,8 @@ struct Builder {
       t->add_float_data(std::sin(static_cast<float>(i * seed) * 0.37f) * 0.3f);
   }
   // y = Conv(x) with m output channels, k x k kernel, `group`, stride s, same padding.
-  onnx::NodeProto* conv(const std::string& x, const std::string& y, int64_t c, int64_t m,
-                        int64_t k, int64_t group = 1, int64_t s = 1) {
+  onnx::NodeProto* conv(const std::string& x, const std::string& y, int64_t c, int64_t m, int64_t k,
+                        int64_t group = 1, int64_t s = 1) {
     init(y + "_W", {m, c / group, k, k});
     init(y + "_B", {m});
     auto* n = node("Conv", {x, y + "_W", y + "_B"}, {y});

@@ -378,9 +378,11 @@ class ConvKernel : public Kernel {
                   const Window& win, const Shape& out_shape, Tensor& y) const {
     const int64_t n = x->dim(0), c = x->dim(1), m = w->dim(0);
     const Activation act = with_act ? act_ : Activation{};
-    y = Tensor::create(x->dtype(), out_shape);
+    const bool on_dnnl = x->size() != 0 && w->size() != 0 && x->dtype() == DataType::kFloat;
+    // oneDNN writes every output element: no zero-fill pass for it.
+    y = on_dnnl ? Tensor::empty(x->dtype(), out_shape) : Tensor::create(x->dtype(), out_shape);
     if (y.size() == 0) return Status::ok();
-    if (x->size() == 0 || w->size() == 0 || x->dtype() != DataType::kFloat) {
+    if (!on_dnnl) {
       Status st = Status::ok();
       if (x->size() == 0 || w->size() == 0) {  // empty reduction: bias only
         st = fill_bias(y, b, m, nhwc_out_);

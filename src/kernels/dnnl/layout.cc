@@ -23,7 +23,7 @@ class LayoutKernel : public Kernel {
       return invalid_argument(std::string(op) + ": expects a rank-4 float tensor, got " +
                               x->describe());
     Tensor& y = ctx.output(0);
-    y = Tensor::create(x->dtype(), x->shape());
+    y = Tensor::empty(x->dtype(), x->shape());
     if (y.size() == 0) return Status::ok();
     return dnnl_util::guard(op, [&]() -> Status {
       auto prim = get(x->shape());

@@ -160,7 +160,7 @@ class PoolKernel : public Kernel {
     Shape out_shape{x->dim(0), x->dim(1)};
     out_shape.insert(out_shape.end(), win.out.begin(), win.out.end());
     Tensor& y = ctx.output(0);
-    y = Tensor::create(x->dtype(), out_shape);
+    y = Tensor::empty(x->dtype(), out_shape);  // every path writes each element
     Tensor* idx = nullptr;
     if (want_indices_ && ctx.num_outputs() > 1) {  // an omitted Indices keeps the fast path
       ctx.output(1) = Tensor::create(DataType::kInt64, out_shape);
@@ -279,7 +279,7 @@ class PoolKernel : public Kernel {
   Status compute_global_nhwc(KernelContext& ctx, const Tensor& x) const {
     const int64_t n = x.dim(0), c = x.dim(1), sp = x.dim(2) * x.dim(3);
     Tensor& y = ctx.output(0);
-    y = Tensor::create(x.dtype(), {n, c, 1, 1});
+    y = Tensor::empty(x.dtype(), {n, c, 1, 1});
     if (n * c == 0) return Status::ok();
     if (sp == 0) return invalid_argument(std::string(name()) + ": empty spatial input");
     if (kind_ == PoolKind::kLp)
