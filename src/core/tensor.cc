@@ -3,11 +3,9 @@
 #include <cstdlib>
 #include <new>
 
-namespace nalar {
+#include "core/buffer_pool.h"
 
-namespace {
-constexpr size_t kAlignment = 64;
-}
+namespace nalar {
 
 int64_t shape_size(const Shape& shape) {
   int64_t n = 1;
@@ -27,9 +25,7 @@ std::string shape_to_string(const Shape& shape) {
 Storage::Storage(DataType dtype, size_t count, bool zero_fill)
     : dtype_(dtype), count_(count), owned_(true) {
   bytes_ = count * dtype_size(dtype);
-  size_t alloc = (bytes_ + kAlignment - 1) / kAlignment * kAlignment;
-  if (alloc == 0) alloc = kAlignment;
-  data_ = std::aligned_alloc(kAlignment, alloc);
+  data_ = buffer_pool::allocate(bytes_);
   if (!data_) throw std::bad_alloc();
   if (dtype == DataType::kString) {
     auto* s = static_cast<std::string*>(data_);
@@ -48,7 +44,7 @@ Storage::~Storage() {
     auto* s = static_cast<std::string*>(data_);
     for (size_t i = 0; i < count_; ++i) s[i].~basic_string();
   }
-  std::free(data_);
+  buffer_pool::release(data_, bytes_);
 }
 
 Tensor Tensor::create(DataType dtype, Shape shape) {
@@ -98,6 +94,8 @@ Tensor Tensor::clone() const {
   return t;
 }
 
-std::string Tensor::describe() const { return std::string(dtype_name(dtype_)) + shape_to_string(shape_); }
+std::string Tensor::describe() const {
+  return std::string(dtype_name(dtype_)) + shape_to_string(shape_);
+}
 
 }  // namespace nalar

@@ -61,6 +61,11 @@ Status optimize_graph(Graph& graph, const std::map<std::string, int64_t>& opsets
   // Folding leaves replaced weights behind; one last sweep drops them.
   NALAR_ASSIGN_OR_RETURN(bool unused, graph::eliminate_dead_code(graph, ctx));
   (void)unused;
+  // Layouts are chosen on the final graph: no later pass may see an NHWC value.
+  if (level >= kOptExtended) {
+    NALAR_ASSIGN_OR_RETURN(bool nhwc, graph::propagate_nhwc_layout(graph, ctx));
+    (void)nhwc;
+  }
   return Status::ok();
 }
 

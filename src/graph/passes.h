@@ -78,5 +78,7 @@ Result<bool> fold_conv_mul_add(Graph& graph, const PassContext& ctx);
 Result<bool> fuse_transformer_patterns(Graph& graph, const PassContext& ctx);
 // Level 2: Conv [+ residual Add] [+ activation] -> com.microsoft FusedConv.
 Result<bool> fuse_conv_activation(Graph& graph, const PassContext& ctx);
+// Level 2, last: 2-D float activations stay NHWC across conv chains (layout_propagation.cc).
+Result<bool> propagate_nhwc_layout(Graph& graph, const PassContext& ctx);
 
 }  // namespace nalar::graph

@@ -328,6 +328,9 @@ class ConvKernel : public Kernel {
       NALAR_ASSIGN_OR_RETURN(act_, Activation::read(cfg.node));
       fused_ = true;
     }
+    // Set by layout propagation: X (and Z) / Y hold NHWC bytes under their NCHW shapes.
+    nhwc_in_ = cfg.node.get_int("nalar_nhwc_in", 0) != 0;
+    nhwc_out_ = cfg.node.get_int("nalar_nhwc_out", 0) != 0;
     return Status::ok();
   }
 
@@ -353,6 +356,12 @@ class ConvKernel : public Kernel {
     const Tensor* z = fused_ ? ctx.input(3) : nullptr;
     if (z && z->dtype() != x->dtype())
       return invalid_argument("FusedConv: Z must have the output's type, got " + z->describe());
+    if ((nhwc_in_ || nhwc_out_) && (r != 2 || x->dtype() != DataType::kFloat))
+      return invalid_argument("Conv: an NHWC input or output needs 2-D float data, got " +
+                              x->describe());
+    if (z && z->shape() != out_shape && nhwc_out_)
+      return invalid_argument("FusedConv: an NHWC output needs Z of the output's shape " +
+                              shape_to_string(out_shape) + ", got " + z->describe());
     if (z && z->shape() != out_shape) {
       // A broadcasting residual (possible after fusing Conv + Add): convolve alone, then add.
       NALAR_ASSIGN_OR_RETURN(Shape full, broadcast_shapes(out_shape, z->shape(), "FusedConv"));
@@ -369,12 +378,14 @@ class ConvKernel : public Kernel {
                   const Window& win, const Shape& out_shape, Tensor& y) const {
     const int64_t n = x->dim(0), c = x->dim(1), m = w->dim(0);
     const Activation act = with_act ? act_ : Activation{};
-    y = Tensor::create(x->dtype(), out_shape);
+    const bool on_dnnl = x->size() != 0 && w->size() != 0 && x->dtype() == DataType::kFloat;
+    // oneDNN writes every output element: no zero-fill pass for it.
+    y = on_dnnl ? Tensor::empty(x->dtype(), out_shape) : Tensor::create(x->dtype(), out_shape);
     if (y.size() == 0) return Status::ok();
-    if (x->size() == 0 || w->size() == 0 || x->dtype() != DataType::kFloat) {
+    if (!on_dnnl) {
       Status st = Status::ok();
       if (x->size() == 0 || w->size() == 0) {  // empty reduction: bias only
-        st = fill_bias(y, b, m);
+        st = fill_bias(y, b, m, nhwc_out_);
       } else {
         Geo3 g = lift(n, c, m, group_, in, win.out, k, win.strides, win.dilations, win.pad_begin);
         st = dispatch_float(x->dtype(), "Conv", [&](auto tag) -> Status {
@@ -408,8 +419,14 @@ class ConvKernel : public Kernel {
       auto prim = cache_.get(key, [&](dnnl::memory& shared_wei) {
         auto p = std::make_shared<ConvPrimitive>();
         using dnnl::memory;
-        memory::desc src_u = dnnl_util::plain_md(dnnl_util::to_dims(x->shape()));
-        memory::desc dst_u = dnnl_util::plain_md(dnnl_util::to_dims(out_shape));
+        const memory::desc nhwc_src(dnnl_util::to_dims(x->shape()), memory::data_type::f32,
+                                    memory::format_tag::acdb);
+        const memory::desc nhwc_dst(dnnl_util::to_dims(out_shape), memory::data_type::f32,
+                                    memory::format_tag::acdb);
+        memory::desc src_u =
+            nhwc_in_ ? nhwc_src : dnnl_util::plain_md(dnnl_util::to_dims(x->shape()));
+        memory::desc dst_u =
+            nhwc_out_ ? nhwc_dst : dnnl_util::plain_md(dnnl_util::to_dims(out_shape));
         memory::desc wei_u = weights_md(group_, m, c, k, false);
         memory::desc any_wei(wei_u.dims(), memory::data_type::f32, memory::format_tag::any);
         memory::desc any_act_src(src_u.dims(), memory::data_type::f32, memory::format_tag::any);
@@ -422,11 +439,14 @@ class ConvKernel : public Kernel {
         //   than NHWC, whose NHWC->NCHW reorder costs 3x the convolution itself;
         // - otherwise oneDNN's choice (NHWC brgconv).
         // (Pointwise only pays off on larger images: at 7x7, NHWC brgconv wins by ~20%.)
-        bool pointwise = group_ == 1 && shape_size(in) >= 128;
+        // With NHWC on either side (layout propagation) everything runs channels-last: brgconv
+        // and jit_dw read it natively, and no reorder is left to amortise.
+        const bool nhwc = nhwc_in_ || nhwc_out_;
+        bool pointwise = !nhwc && group_ == 1 && shape_size(in) >= 128;
         for (size_t i = 0; i < r; ++i)
           pointwise &=
               k[i] == 1 && win.strides[i] == 1 && win.pad_begin[i] == 0 && win.pad_end_eff[i] == 0;
-        const bool depthwise = group_ > 1 && group_ == c && group_ == m;
+        const bool depthwise = !nhwc && group_ > 1 && group_ == c && group_ == m;
         dnnl::primitive_attr attr = dnnl_util::user_scratch_attr();
         dnnl::post_ops ops;
         if (z) ops.append_sum(1.0f);  // dst holds Z when the convolution accumulates
@@ -437,7 +457,10 @@ class ConvKernel : public Kernel {
         attr.set_post_ops(ops);
         p->has_sum = z != nullptr;
         memory::desc src_req = any_act_src, dst_req = any_act_dst;
-        if (pointwise) {
+        if (nhwc) {
+          src_req = nhwc_src;
+          dst_req = nhwc_dst;
+        } else if (pointwise) {
           src_req = src_u;
           dst_req = dst_u;
         } else if (depthwise) {
@@ -467,7 +490,8 @@ class ConvKernel : public Kernel {
         auto make_pd = [&](const memory::desc& wei) {
           PD pd = make_pd3(src_req, dst_req, wei);
           // A forced layout must never cost us an optimised implementation.
-          if ((pointwise || depthwise) && std::string(pd.impl_info_str()).rfind("ref", 0) == 0)
+          if ((nhwc || pointwise || depthwise) &&
+              std::string(pd.impl_info_str()).rfind("ref", 0) == 0)
             pd = make_pd3(any_act_src, any_act_dst, wei);
           return pd;
         };
@@ -512,9 +536,9 @@ class ConvKernel : public Kernel {
     });
   }
 
-  static Status fill_bias(Tensor& y, const Tensor* b, int64_t m) {
+  static Status fill_bias(Tensor& y, const Tensor* b, int64_t m, bool nhwc = false) {
     if (!b) return Status::ok();
-    const int64_t per = y.size() / (y.dim(0) * m);
+    const int64_t per = nhwc ? 1 : y.size() / (y.dim(0) * m);  // NHWC: channel varies fastest
     return dispatch_float(y.dtype(), "Conv", [&](auto tag) -> Status {
       using T = typename decltype(tag)::type;
       T* yp = y.data<T>();
@@ -527,6 +551,7 @@ class ConvKernel : public Kernel {
   WindowAttrs attrs_;
   int64_t group_ = 1;
   bool fused_ = false;
+  bool nhwc_in_ = false, nhwc_out_ = false;
   Activation act_;
   Tensor const_w_;
   ConvPrimitiveCache cache_;

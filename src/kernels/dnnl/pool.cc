@@ -1,6 +1,7 @@
 // AveragePool, MaxPool (with Indices), LpPool and the global pools. float32 windows run on
 // oneDNN's pooling_v2; other types, the Indices output, LpPool and count_include_pad windows
 // that ceil_mode pushes past the explicit padding use a direct loop.
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <map>
@@ -124,6 +125,8 @@ class PoolKernel : public Kernel {
       p_ = pa->type == AttrType::kFloat ? pa->f : static_cast<float>(pa->i);
     if (!(p_ > 0)) return invalid_argument(std::string(name()) + ": p must be positive");
     want_indices_ = cfg.node.outputs.size() > 1 && !cfg.node.outputs[1].empty();
+    // Set by layout propagation: X (and Y of a window pool) hold NHWC bytes under NCHW shapes.
+    nhwc_ = cfg.node.get_int("nalar_nhwc", 0) != 0 || cfg.node.get_int("nalar_nhwc_in", 0) != 0;
     if (!global_ && attrs_.kernel.empty())
       return invalid_argument(std::string(name()) + ": kernel_shape is required");
     return Status::ok();
@@ -148,13 +151,16 @@ class PoolKernel : public Kernel {
                               shape_to_string(x->shape()));
     const size_t r = static_cast<size_t>(x->rank() - 2);
     std::vector<int64_t> in(x->shape().begin() + 2, x->shape().end());
-    if (global_) return compute_global(ctx, *x);
+    if (nhwc_ && (x->rank() != 4 || x->dtype() != DataType::kFloat))
+      return invalid_argument(std::string(name()) + ": an NHWC input must be 4-D float, got " +
+                              x->describe());
+    if (global_) return nhwc_ ? compute_global_nhwc(ctx, *x) : compute_global(ctx, *x);
     if (r > 3) return unimplemented(std::string(name()) + ": more than 3 spatial dimensions");
     NALAR_ASSIGN_OR_RETURN(Window win, resolve_window(attrs_, in, attrs_.kernel, name()));
     Shape out_shape{x->dim(0), x->dim(1)};
     out_shape.insert(out_shape.end(), win.out.begin(), win.out.end());
     Tensor& y = ctx.output(0);
-    y = Tensor::create(x->dtype(), out_shape);
+    y = Tensor::empty(x->dtype(), out_shape);  // every path writes each element
     Tensor* idx = nullptr;
     if (want_indices_ && ctx.num_outputs() > 1) {  // an omitted Indices keeps the fast path
       ctx.output(1) = Tensor::create(DataType::kInt64, out_shape);
@@ -167,6 +173,10 @@ class PoolKernel : public Kernel {
     for (size_t i = 0; i < r; ++i) ceil_past_pads |= win.pad_end_eff[i] > win.pad_end[i];
     const bool dnnl_ok = x->dtype() == DataType::kFloat && kind_ != PoolKind::kLp && !idx &&
                          !(kind_ == PoolKind::kAvg && count_include_pad_ && ceil_past_pads);
+    if (nhwc_ && !dnnl_ok)
+      return invalid_argument(std::string(name()) +
+                              ": NHWC pooling runs on oneDNN only (no Indices, no "
+                              "count_include_pad past the padding)");
     if (dnnl_ok) {
       return dnnl_util::guard(name(), [&]() -> Status {
         auto prim = get_primitive(x->shape(), out_shape, win);
@@ -193,8 +203,15 @@ class PoolKernel : public Kernel {
     auto it = cache_.find(in);
     if (it != cache_.end()) return it->second;
     auto p = std::make_shared<PoolPrimitive>();
-    p->src_md = dnnl_util::plain_md(dnnl_util::to_dims(in));
-    p->dst_md = dnnl_util::plain_md(dnnl_util::to_dims(out));
+    if (nhwc_) {
+      p->src_md =
+          memory::desc(dnnl_util::to_dims(in), memory::data_type::f32, memory::format_tag::acdb);
+      p->dst_md =
+          memory::desc(dnnl_util::to_dims(out), memory::data_type::f32, memory::format_tag::acdb);
+    } else {
+      p->src_md = dnnl_util::plain_md(dnnl_util::to_dims(in));
+      p->dst_md = dnnl_util::plain_md(dnnl_util::to_dims(out));
+    }
     dnnl::algorithm alg = kind_ == PoolKind::kMax ? dnnl::algorithm::pooling_max
                           : count_include_pad_    ? dnnl::algorithm::pooling_avg_include_padding
                                                   : dnnl::algorithm::pooling_avg_exclude_padding;
@@ -257,8 +274,47 @@ class PoolKernel : public Kernel {
     });
   }
 
+  // Global average / max over NHWC: per image, channels are the contiguous inner dimension.
+  // Y [N, C, 1, 1] is the same bytes in either layout, so it is returned plain.
+  Status compute_global_nhwc(KernelContext& ctx, const Tensor& x) const {
+    const int64_t n = x.dim(0), c = x.dim(1), sp = x.dim(2) * x.dim(3);
+    Tensor& y = ctx.output(0);
+    y = Tensor::empty(x.dtype(), {n, c, 1, 1});
+    if (n * c == 0) return Status::ok();
+    if (sp == 0) return invalid_argument(std::string(name()) + ": empty spatial input");
+    if (kind_ == PoolKind::kLp)
+      return invalid_argument(std::string(name()) + ": no NHWC form for Lp pooling");
+    const float* xp = x.data<float>();
+    float* yp = y.data<float>();
+    const bool is_max = kind_ == PoolKind::kMax;
+    // Channel blocks of 64 per task: enough work to split batch-1 tails over the threads.
+    constexpr int64_t kBlock = 64;
+    const int64_t blocks = (c + kBlock - 1) / kBlock;
+    parallel_for(n * blocks, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t t = begin; t < end; ++t) {
+        const int64_t img = t / blocks, c0 = (t % blocks) * kBlock;
+        const int64_t cn = std::min(kBlock, c - c0);
+        const float* base = xp + img * sp * c + c0;
+        float acc[kBlock];
+        for (int64_t j = 0; j < cn; ++j) acc[j] = base[j];
+        for (int64_t p = 1; p < sp; ++p) {
+          const float* row = base + p * c;
+          if (is_max) {
+            for (int64_t j = 0; j < cn; ++j) acc[j] = std::max(acc[j], row[j]);
+          } else {
+            for (int64_t j = 0; j < cn; ++j) acc[j] += row[j];
+          }
+        }
+        const float scale = is_max ? 1.0f : 1.0f / static_cast<float>(sp);
+        for (int64_t j = 0; j < cn; ++j) yp[img * c + c0 + j] = acc[j] * scale;
+      }
+    });
+    return Status::ok();
+  }
+
   PoolKind kind_;
   bool global_;
+  bool nhwc_ = false;
   WindowAttrs attrs_;
   bool count_include_pad_ = false, col_major_ = false, want_indices_ = false;
   float p_ = 2.0f;
