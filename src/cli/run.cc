@@ -1,4 +1,5 @@
 // nalar run MODEL [--input NAME=FILE.npy]... [--input-dir DIR] [--output-dir DIR] [--threads N]
+//               [--precision fp32|bf16|int8]
 #include <filesystem>
 #include <iostream>
 #include <set>
@@ -16,11 +17,12 @@ namespace {
 
 const char* kHelp =
     "usage: nalar run MODEL [--input NAME=FILE.npy]... [--input-dir DIR] [--output-dir DIR]\n"
-    "                 [--threads N]\n"
+    "                 [--threads N] [--precision fp32|bf16|int8]\n"
     "Runs MODEL (.onnx) once. Inputs come from --input NAME=FILE.npy, or DIR/<input name>.npy\n"
     "for every input not given explicitly. Each output is written to OUTPUT_DIR/<output name>.npy\n"
     "(default: the current folder) in its own dtype. Exit 0 on success; on failure a one-line\n"
-    "reason on stderr and a non-zero exit.\n";
+    "reason on stderr and a non-zero exit. --precision sets the arithmetic of the GEMMs (MatMul,\n"
+    "Gemm): bf16, or int8 dynamic quantisation; inputs and outputs stay float32.\n";
 
 // Tensor names may hold characters that are not safe in a file name.
 std::string file_name_for(const std::string& tensor_name) {
@@ -38,7 +40,8 @@ int fail(const std::string& message) {
 }  // namespace
 
 int run_main(int argc, char** argv) {
-  auto args = Args::parse(argc, argv, {"--input", "--input-dir", "--output-dir", "--threads"},
+  auto args = Args::parse(argc, argv,
+                          {"--input", "--input-dir", "--output-dir", "--threads", "--precision"},
                           {"--help"});
   if (!args.is_ok()) return fail(args.status().message());
   if (args->has("--help")) {
@@ -54,6 +57,9 @@ int run_main(int argc, char** argv) {
 
   SessionOptions options;
   options.num_threads = *threads;
+  auto precision = parse_precision(args->get("--precision", "fp32"));
+  if (!precision.is_ok()) return fail("--precision: " + precision.status().message());
+  options.precision = *precision;
   auto session = Session::load(args->positionals()[0], options);
   if (!session.is_ok()) return fail(session.status().message());
 

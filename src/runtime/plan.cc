@@ -132,7 +132,7 @@ Status Plan::build(const Graph& source, const PlanOptions& options,
     step.node = &node;
     for (const auto& [name, attr] : node.attributes)
       if (attr.g || !attr.graphs.empty()) step.has_subgraph = true;
-    KernelConfig config{node, 0, {}, options.num_threads, nullptr};
+    KernelConfig config{node, 0, {}, options.num_threads, nullptr, options.precision};
     auto op = options.opsets.find(node.domain);
     config.opset = op == options.opsets.end() ? 0 : op->second;
     for (const auto& in : node.inputs) {

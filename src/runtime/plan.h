@@ -29,6 +29,7 @@ class Scope {
 struct PlanOptions {
   int num_threads = 1;
   std::map<std::string, int64_t> opsets;  // domain -> version, from the model
+  Precision precision = Precision::kFp32;
 };
 
 class Plan {

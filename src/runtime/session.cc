@@ -65,6 +65,7 @@ class Runtime {
     PlanOptions plan_options;
     plan_options.num_threads = rt->num_threads_;
     plan_options.opsets = rt->model_.opsets;
+    plan_options.precision = options.precision;
     // Kernels may create oneDNN primitives while planning: under the team size runs use.
     const int caller_threads = omp_get_max_threads();
     omp_set_num_threads(rt->num_threads_);
