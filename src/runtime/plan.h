@@ -38,6 +38,10 @@ class Plan {
   // graph): references to them become captures resolved through the Scope at run time.
   static Result<std::shared_ptr<const Plan>> compile(const Graph& graph, const PlanOptions& options,
                                                      const std::vector<std::string>& outer_names);
+  // Takes the graph over: weights that kernels pack are then freed while planning goes on, so
+  // the originals and their packed copies are never all held at once.
+  static Result<std::shared_ptr<const Plan>> compile(Graph&& graph, const PlanOptions& options,
+                                                     const std::vector<std::string>& outer_names);
 
   // Runs with inputs in graph-input order (undefined tensors for inputs that have an initializer
   // default). Returns the outputs in graph-output order.
@@ -60,7 +64,7 @@ class Plan {
     bool has_subgraph = false;  // If/Loop/Scan: never forced serial, its body decides per step
   };
 
-  Status build(const Graph& graph, const PlanOptions& options,
+  Status build(Graph graph, const PlanOptions& options,
                const std::vector<std::string>& outer_names);
 
   std::shared_ptr<Graph> graph_;  // keeps nodes alive for kernels that refer to them
