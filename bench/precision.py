@@ -66,6 +66,10 @@ def nalar_outputs(model, feeds, threads, precision, tmp):
     return {f: np.load(os.path.join(outd, f)) for f in sorted(os.listdir(outd))}
 
 
+def ms_text(v):
+    return "-" if v is None else f"{v:.3f}" if v < 1 else f"{v:.2f}"
+
+
 def main():
     models, threads, reps = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     only = set(sys.argv[4].split(",")) if len(sys.argv) > 4 else None
@@ -75,7 +79,9 @@ def main():
           "Speedup = Nalar FP32 / Nalar P. Deviation: `nalar run --precision P` against "
           "`nalar run` (FP32) on one seeded random input: the largest |difference| over all "
           "outputs, and that value over the largest |FP32 output|. bf16 and int8 apply to the "
-          "GEMMs (MatMul, Gemm, fused MatMul); convolutions stay FP32.\n")
+          "GEMMs (MatMul, Gemm, fused MatMul); convolutions stay FP32."
+          + (f" OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']} (set by the caller)."
+             if os.environ.get("OMP_WAIT_POLICY") else "") + "\n")
     print("| model | batch | precision | Nalar ms | Nalar FP32 ms | ORT FP32 ms | speedup vs FP32 | "
           "Nalar / ORT | max abs deviation | relative | Nalar RSS MB |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
@@ -106,8 +112,8 @@ def main():
                 scale = max(float(np.max(np.abs(ref[k]))) for k in ref)
                 fp32, ms = statistics.median(times["fp32"]), statistics.median(times[p])
                 o = statistics.median(ort) if ort else None
-                print(f"| {name} | {batch} | {p} | {ms:.2f} | {fp32:.2f} | "
-                      f"{'-' if o is None else f'{o:.2f}'} | {fp32 / ms:.2f} | "
+                print(f"| {name} | {batch} | {p} | {ms_text(ms)} | {ms_text(fp32)} | "
+                      f"{ms_text(o)} | {fp32 / ms:.2f} | "
                       f"{'-' if o is None else f'{ms / o:.2f}'} | {dev:.3g} | "
                       f"{dev / scale if scale else 0:.3g} | {statistics.median(rss[p]):.0f} |")
         sys.stdout.flush()

@@ -150,6 +150,8 @@ TEST(Precision, MlpCenteredInputs) { check_mlp(input({8, kIn}, 1.5f, 0.0f)); }
 // All-positive activations use the u8 range through the zero point; one row checks M = 1.
 TEST(Precision, MlpShiftedInputs) { check_mlp(input({1, kIn}, 1.0f, 3.0f)); }
 TEST(Precision, MlpLargerBatch) { check_mlp(input({33, kIn}, 2.0f, -0.5f)); }
+// Past 32768 elements of A, the conversions run threaded and through oneDNN's reorder.
+TEST(Precision, MlpLargeActivations) { check_mlp(input({600, kIn}, 2.0f, 0.25f)); }
 
 // A plain MatMul with a constant B and batched A (rows fold into one GEMM).
 TEST(Precision, BatchedMatMul) {

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <string>
 
 #include "kernels/common.h"
@@ -29,9 +30,13 @@ dt src_type(Precision p) {
   return p == Precision::kBf16 ? dt::bf16 : p == Precision::kInt8 ? dt::u8 : dt::f32;
 }
 
+// Below this many elements of A, conversions run inline on the calling thread: a thread team
+// or a oneDNN reorder call costs more than the work (the tabular MLP's layers).
+constexpr int64_t kSmall = int64_t{1} << 15;
+
 // min and max of x[0..n), 0 included (so zero stays exactly representable).
 void value_range(const float* x, int64_t n, float& lo, float& hi) {
-  const int chunks = omp_in_parallel() ? 1 : std::max(1, omp_get_max_threads());
+  const int chunks = omp_in_parallel() || n < kSmall ? 1 : std::max(1, omp_get_max_threads());
   std::vector<float> los(static_cast<size_t>(chunks), 0.0f), his(static_cast<size_t>(chunks), 0.0f);
   const int64_t per = (n + chunks - 1) / chunks;
   parallel_for(chunks, 1, [&](int64_t begin, int64_t end) {
@@ -48,6 +53,16 @@ void value_range(const float* x, int64_t n, float& lo, float& hi) {
   });
   lo = *std::min_element(los.begin(), los.end());
   hi = *std::max_element(his.begin(), his.end());
+}
+
+// float -> bfloat16, rounding to nearest even (NaN stays NaN).
+void to_bf16(const float* x, int64_t n, uint16_t* y) {
+  for (int64_t i = 0; i < n; ++i) {
+    uint32_t u;
+    std::memcpy(&u, &x[i], sizeof u);
+    y[i] = std::isnan(x[i]) ? uint16_t{0x7fc0}
+                            : static_cast<uint16_t>((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+  }
 }
 
 }  // namespace
@@ -160,9 +175,12 @@ Status PackedMatmul::run(const float* a, int64_t rows, const float* bias, float*
         dnnl_util::kSrc, static_cast<size_t>(count) * (precision_ == Precision::kBf16 ? 2 : 1));
     if (precision_ == Precision::kBf16) {
       memory src = dnnl_util::wrap(p->src_md, low);
-      dnnl_util::execute(p->to_bf16,
-                         {{DNNL_ARG_FROM, dnnl_util::wrap(dnnl_util::plain_md({rows, k_}), a)},
-                          {DNNL_ARG_TO, src}});
+      if (count < kSmall)
+        to_bf16(a, count, static_cast<uint16_t*>(low));
+      else
+        dnnl_util::execute(p->to_bf16,
+                           {{DNNL_ARG_FROM, dnnl_util::wrap(dnnl_util::plain_md({rows, k_}), a)},
+                            {DNNL_ARG_TO, src}});
       args.emplace(DNNL_ARG_SRC, src);
       if (bias) args.emplace(DNNL_ARG_BIAS, dnnl_util::wrap(p->bias_md, bias));
       dnnl_util::execute(p->prim, std::move(args));
@@ -177,7 +195,7 @@ Status PackedMatmul::run(const float* a, int64_t rows, const float* bias, float*
     int32_t zp = static_cast<int32_t>(std::clamp(std::nearbyint(-lo * inv), 0.0f, 255.0f));
     const float zpf = static_cast<float>(zp);
     uint8_t* q = static_cast<uint8_t*>(low);
-    parallel_for(count, 16384, [&](int64_t begin, int64_t end) {
+    parallel_for(count, kSmall / 2, [&](int64_t begin, int64_t end) {
       for (int64_t i = begin; i < end; ++i)
         q[i] = static_cast<uint8_t>(std::clamp(std::nearbyint(a[i] * inv) + zpf, 0.0f, 255.0f));
     });
