@@ -199,3 +199,72 @@ TEST(Precision, ParsesNames) {
 }
 
 }  // namespace
+
+namespace {
+
+// Gemm with a constant (packed) B and a full C matrix scaled by beta: the C term is added after
+// the packed product, in every precision.
+TEST(Precision, PackedGemmWithScaledCMatrix) {
+  constexpr int64_t m = 3, k = 40, n = 7;
+  onnx::ModelProto model;
+  model.set_ir_version(8);
+  model.add_opset_import()->set_version(13);
+  auto* g = model.mutable_graph();
+  g->set_name("gemm");
+  const auto w = wave(k * n, 0.3f, 0.2f), c = wave(m * n, 1.0f, 0.5f);
+  add_constant(g, "w", {k, n}, w);
+  add_constant(g, "c", {m, n}, c);
+  auto* gemm = add_node(g, "Gemm", {"x", "w", "c"}, "y");
+  for (const auto& [name, v] : {std::pair<const char*, float>{"alpha", 2.0f}, {"beta", 0.5f}}) {
+    auto* a = gemm->add_attribute();
+    a->set_name(name);
+    a->set_type(onnx::AttributeProto::FLOAT);
+    a->set_f(v);
+  }
+  *g->add_input() = testmodels::value_info("x", onnx::TensorProto::FLOAT, {m, k});
+  *g->add_output() = testmodels::value_info("y", onnx::TensorProto::FLOAT, {m, n});
+  const std::string bytes = testmodels::serialize(model);
+  Tensor x = input({m, k}, 1.0f, 0.0f);
+  std::vector<double> ref(static_cast<size_t>(m * n));
+  for (int64_t r = 0; r < m; ++r)
+    for (int64_t j = 0; j < n; ++j) {
+      double acc = 0;
+      for (int64_t t = 0; t < k; ++t)
+        acc += double{x.data<float>()[r * k + t]} * w[static_cast<size_t>(t * n + j)];
+      ref[static_cast<size_t>(r * n + j)] = 2.0 * acc + 0.5 * c[static_cast<size_t>(r * n + j)];
+    }
+  for (Precision p : {Precision::kFp32, Precision::kBf16, Precision::kInt8}) {
+    Tensor y = run(bytes, p, x);
+    ASSERT_TRUE(y.defined());
+    EXPECT_EQ(y.shape(), (Shape{m, n}));
+    EXPECT_LT(relative_deviation(y, ref), p == Precision::kFp32 ? 1e-5 : 3e-2) << precision_name(p);
+  }
+}
+
+// A 1-D A against a packed B: the promoted row is dropped from the result, [K] x [K,N] -> [N].
+TEST(Precision, PackedMatMulWithVectorA) {
+  constexpr int64_t k = 16, n = 5;
+  onnx::ModelProto model;
+  model.set_ir_version(8);
+  model.add_opset_import()->set_version(13);
+  auto* g = model.mutable_graph();
+  g->set_name("mv");
+  const auto w = wave(k * n, 0.5f, 0.3f);
+  add_constant(g, "w", {k, n}, w);
+  add_node(g, "MatMul", {"x", "w"}, "y");
+  *g->add_input() = testmodels::value_info("x", onnx::TensorProto::FLOAT, {k});
+  *g->add_output() = testmodels::value_info("y", onnx::TensorProto::FLOAT, {n});
+  const std::string bytes = testmodels::serialize(model);
+  Tensor x = input({k}, 1.0f, 0.1f);
+  Tensor y = run(bytes, Precision::kFp32, x);
+  ASSERT_TRUE(y.defined());
+  ASSERT_EQ(y.shape(), (Shape{n}));
+  for (int64_t j = 0; j < n; ++j) {
+    double acc = 0;
+    for (int64_t t = 0; t < k; ++t)
+      acc += double{x.data<float>()[t]} * w[static_cast<size_t>(t * n + j)];
+    EXPECT_NEAR(y.data<float>()[j], acc, 1e-5 + 1e-5 * std::fabs(acc)) << j;
+  }
+}
+
+}  // namespace
