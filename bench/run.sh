@@ -57,4 +57,7 @@ for rep in $(seq 1 "$REPS"); do
   done
 done
 /usr/bin/python3 bench/report.py "$RAW" "$THREADS" | /usr/bin/python3 bench/results_section.py engine
+# The --precision options (bf16, int8) against FP32 and ORT: speedup and output deviation.
+if [ "$QUICK" = 1 ]; then PREPS=1; else PREPS=3; fi
+/usr/bin/python3 bench/precision.py "$MODELS" "$THREADS" "$PREPS" | /usr/bin/python3 bench/results_section.py precision
 cat bench/RESULTS.md

@@ -12,6 +12,17 @@
 
 namespace nalar {
 
+// Arithmetic of the heavy GEMMs (MatMul, Gemm and their fusions with constant weights); tensors
+// at the graph boundary stay float32 either way.
+enum class Precision {
+  kFp32,
+  kBf16,  // weights and activations in bfloat16, f32 accumulation (AMX / avx512_bf16)
+  kInt8,  // dynamic quantisation: int8 weights per output column, u8 activations per tensor
+};
+// "fp32", "bf16", "int8".
+Result<Precision> parse_precision(const std::string& name);
+const char* precision_name(Precision p);
+
 struct SessionOptions {
   int num_threads = 0;  // 0: one per available core
   // Graph optimisation before planning: 0 none, 1 basic (dead code, Identity/Dropout removal,
@@ -20,6 +31,7 @@ struct SessionOptions {
   // Flush denormal floats to zero (FTZ/DAZ) on the threads that run the model: denormals are
   // 10-100x slower on x86 and never matter for inference accuracy.
   bool flush_denormals = true;
+  Precision precision = Precision::kFp32;
 };
 
 // One dimension of a declared input/output shape: a fixed size, a symbolic name, or unknown.

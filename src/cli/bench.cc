@@ -1,5 +1,5 @@
 // nalar bench MODEL [--batch N] [--threads N] [--warmup W] [--iterations K]
-//                   [--shape NAME=D0xD1x...]... [--json]
+//                   [--shape NAME=D0xD1x...]... [--precision fp32|bf16|int8] [--json]
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -22,11 +22,12 @@ namespace {
 
 const char* kHelp =
     "usage: nalar bench MODEL [--batch N] [--threads N] [--warmup W] [--iterations K]\n"
-    "                   [--shape NAME=D0xD1x...]... [--json]\n"
+    "                   [--shape NAME=D0xD1x...]... [--precision fp32|bf16|int8] [--json]\n"
     "Times Session::run on random inputs. A symbolic first dimension takes --batch (default 1),\n"
     "other symbolic dimensions 1, unless --shape gives an input's whole shape. Defaults: all\n"
     "cores, 5 warm-up runs, 50 timed runs. --json prints one object with latency_ms\n"
-    "{min,p50,p90,p99,mean}, throughput_per_s and peak_rss_mb.\n";
+    "{min,p50,p90,p99,mean}, throughput_per_s and peak_rss_mb. --precision sets the GEMMs'\n"
+    "arithmetic (bf16, or int8 dynamic quantisation); inputs and outputs stay float32.\n";
 
 int fail(const std::string& message) {
   std::cerr << "nalar bench: " << message << "\n";
@@ -82,8 +83,9 @@ double percentile(const std::vector<double>& sorted, double q) {
 }  // namespace
 
 int bench_main(int argc, char** argv) {
-  auto args = Args::parse(argc, argv, {"--batch", "--threads", "--warmup", "--iterations", "--shape"},
-                          {"--json", "--help"});
+  auto args = Args::parse(
+      argc, argv, {"--batch", "--threads", "--warmup", "--iterations", "--shape", "--precision"},
+      {"--json", "--help"});
   if (!args.is_ok()) return fail(args.status().message());
   if (args->has("--help")) {
     std::cout << kHelp;
@@ -111,6 +113,9 @@ int bench_main(int argc, char** argv) {
   const std::string path = args->positionals()[0];
   SessionOptions options;
   options.num_threads = *threads;
+  auto precision = parse_precision(args->get("--precision", "fp32"));
+  if (!precision.is_ok()) return fail("--precision: " + precision.status().message());
+  options.precision = *precision;
   auto t0 = std::chrono::steady_clock::now();
   auto session = Session::load(path, options);
   if (!session.is_ok()) return fail(session.status().message());
@@ -159,13 +164,16 @@ int bench_main(int argc, char** argv) {
 
   if (args->has("--json")) {
     std::cout << "{\"model\": " << json_string(path) << ", \"batch\": " << *batch
-              << ", \"threads\": " << (*session)->num_threads() << ", \"iterations\": " << *iterations
+              << ", \"precision\": \"" << precision_name(*precision) << "\""
+              << ", \"threads\": " << (*session)->num_threads()
+              << ", \"iterations\": " << *iterations
               << ", \"latency_ms\": {\"min\": " << json_number(sorted.front())
               << ", \"p50\": " << json_number(percentile(sorted, 0.5))
               << ", \"p90\": " << json_number(percentile(sorted, 0.9))
               << ", \"p99\": " << json_number(percentile(sorted, 0.99))
-              << ", \"mean\": " << json_number(mean) << "}, \"throughput_per_s\": "
-              << json_number(throughput) << ", \"peak_rss_mb\": " << json_number(rss_mb)
+              << ", \"mean\": " << json_number(mean)
+              << "}, \"throughput_per_s\": " << json_number(throughput)
+              << ", \"peak_rss_mb\": " << json_number(rss_mb)
               << ", \"load_ms\": " << json_number(load_ms) << "}\n";
   } else {
     std::cout << path << ": batch " << *batch << ", " << (*session)->num_threads() << " threads, "

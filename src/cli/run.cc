@@ -1,5 +1,6 @@
 // nalar run MODEL [--input NAME=FILE.npy]... [--input-dir DIR] [--output-dir DIR] [--threads N]
 // nalar run MODEL_DIR [--image FILE]... [--record JSON]... [--text TEXT]... [--top-k K] [--json]
+//               [--precision fp32|bf16|int8]
 #include <filesystem>
 #include <iostream>
 #include <set>
@@ -21,11 +22,12 @@ const char* kHelp =
     "usage: nalar run MODEL [--input NAME=FILE.npy]... [--input-dir DIR] [--output-dir DIR]\n"
     "                 [--threads N]\n"
     "       nalar run MODEL_DIR [--image FILE]... [--record JSON]... [--text TEXT]...\n"
-    "                 [--top-k K] [--json] [--threads N]\n"
+    "                 [--top-k K] [--json] [--threads N] [--precision fp32|bf16|int8]\n"
     "Runs MODEL (.onnx) once. Inputs come from --input NAME=FILE.npy, or DIR/<input name>.npy\n"
     "for every input not given explicitly. Each output is written to OUTPUT_DIR/<output name>.npy\n"
     "(default: the current folder) in its own dtype. Exit 0 on success; on failure a one-line\n"
-    "reason on stderr and a non-zero exit.\n"
+    "reason on stderr and a non-zero exit. --precision sets the arithmetic of the GEMMs (MatMul,\n"
+    "Gemm): bf16, or int8 dynamic quantisation; inputs and outputs stay float32.\n"
     "\n"
     "MODEL_DIR is a repository model folder (<version>/model.onnx, the highest version is run)\n"
     "with an optional pipeline.json (src/pipeline/README.md) that prepares raw examples and\n"
@@ -59,7 +61,7 @@ int fail(const std::string& message) {
 int run_main(int argc, char** argv) {
   auto args = Args::parse(argc, argv,
                           {"--input", "--input-dir", "--output-dir", "--threads", "--image",
-                           "--record", "--text", "--top-k"},
+                           "--record", "--text", "--top-k", "--precision"},
                           {"--help", "--json"});
   if (!args.is_ok()) return fail(args.status().message());
   if (args->has("--help")) {
@@ -92,7 +94,10 @@ int run_main(int argc, char** argv) {
     if (!examples) return fail("give examples with --image, --record or --text");
     auto top_k = args->get_int("--top-k", 0, 1);
     if (!top_k.is_ok()) return fail(top_k.status().message());
+    auto precision = parse_precision(args->get("--precision", "fp32"));
+    if (!precision.is_ok()) return fail("--precision: " + precision.status().message());
     RunExamplesOptions o;
+    o.precision = *precision;
     o.model_dir = model_dir;
     o.model_file = model;
     o.threads = *threads;
@@ -106,6 +111,9 @@ int run_main(int argc, char** argv) {
 
   SessionOptions options;
   options.num_threads = *threads;
+  auto precision = parse_precision(args->get("--precision", "fp32"));
+  if (!precision.is_ok()) return fail("--precision: " + precision.status().message());
+  options.precision = *precision;
   auto session = Session::load(model, options);
   if (!session.is_ok()) return fail(session.status().message());
 

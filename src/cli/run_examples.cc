@@ -58,6 +58,7 @@ void print_prediction(const Prediction& p) {
 int run_examples(const RunExamplesOptions& o) {
   SessionOptions so;
   so.num_threads = o.threads;
+  so.precision = o.precision;
   auto session = Session::load(o.model_file, so);
   if (!session.is_ok()) return fail(session.status().message());
   auto pipe = pipeline::Pipeline::load(o.model_dir, **session);

@@ -4,12 +4,15 @@
 #include <string>
 #include <vector>
 
+#include "nalar/session.h"
+
 namespace nalar::cli {
 
 struct RunExamplesOptions {
   std::string model_dir;
   std::string model_file;
   int threads = 0;
+  Precision precision = Precision::kFp32;
   int top_k = 0;  // 0: the pipeline's
   bool json = false;
   std::vector<std::string> images;   // file paths

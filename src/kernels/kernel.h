@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "nalar/session.h"
 #include "nalar/status.h"
 #include "nalar/tensor.h"
 #include "onnx/model.h"
@@ -32,6 +33,8 @@ struct KernelConfig {
   // Compiles a graph attribute (If/Loop/Scan bodies); values it uses from enclosing graphs
   // are resolved through the Scope at run time.
   std::function<Result<std::shared_ptr<const Plan>>(const Graph&)> compile_subgraph;
+  // The session's GEMM precision (kernels without a low-precision path ignore it).
+  Precision precision = Precision::kFp32;
 
   const Tensor* constant(size_t i) const {
     return i < constant_inputs.size() ? constant_inputs[i] : nullptr;

@@ -1,5 +1,7 @@
 #include "runtime/plan.h"
 
+#include <malloc.h>
+
 #include <omp.h>
 
 #include <algorithm>
@@ -70,6 +72,12 @@ Result<std::vector<size_t>> topological_order(const Graph& g, const std::set<std
   return order;
 }
 
+void return_free_memory() {
+#ifdef __GLIBC__
+  malloc_trim(0);
+#endif
+}
+
 }  // namespace
 
 Result<std::shared_ptr<const Plan>> Plan::compile(const Graph& graph, const PlanOptions& options,
@@ -79,9 +87,16 @@ Result<std::shared_ptr<const Plan>> Plan::compile(const Graph& graph, const Plan
   return std::shared_ptr<const Plan>(std::move(plan));
 }
 
-Status Plan::build(const Graph& source, const PlanOptions& options,
+Result<std::shared_ptr<const Plan>> Plan::compile(Graph&& graph, const PlanOptions& options,
+                                                  const std::vector<std::string>& outer_names) {
+  auto plan = std::shared_ptr<Plan>(new Plan());
+  NALAR_RETURN_IF_ERROR(plan->build(std::move(graph), options, outer_names));
+  return std::shared_ptr<const Plan>(std::move(plan));
+}
+
+Status Plan::build(Graph source, const PlanOptions& options,
                    const std::vector<std::string>& outer_names) {
-  graph_ = std::make_shared<Graph>(source);
+  graph_ = std::make_shared<Graph>(std::move(source));
   const Graph& g = *graph_;
   auto new_slot = [&](const std::string& name) {
     auto [it, inserted] = slot_by_name_.emplace(name, static_cast<int>(num_slots_));
@@ -126,13 +141,28 @@ Status Plan::build(const Graph& source, const PlanOptions& options,
   std::vector<std::vector<int>> implicit_uses;
   // Per initializer slot: uses, and uses by kernels that keep their own packed copy.
   std::map<int, std::pair<int, int>> constant_uses;
+  // Readers left per initializer, to free a weight as soon as its last reader has packed it
+  // (the peak then holds one weight twice, not all of them). Subgraphs may read any name, and
+  // graph outputs must stay: those keep their initializers to the end.
+  std::map<std::string, int> readers_left;
+  bool early_release = true;
+  for (const auto& n : g.nodes) {
+    for (const auto& [name, attr] : n.attributes)
+      if (attr.g || !attr.graphs.empty()) early_release = false;
+    for (const auto& in : n.inputs)
+      if (g.initializers.count(in)) ++readers_left[in];
+  }
+  for (const auto& out : g.outputs) readers_left.erase(out.name);
+  for (const auto& in : g.inputs) readers_left.erase(in.name);
+  std::set<std::string> kept_by_a_reader;
+  size_t freed_bytes = 0;
   for (size_t idx : order) {
     const Node& node = g.nodes[idx];
     Step step;
     step.node = &node;
     for (const auto& [name, attr] : node.attributes)
       if (attr.g || !attr.graphs.empty()) step.has_subgraph = true;
-    KernelConfig config{node, 0, {}, options.num_threads, nullptr};
+    KernelConfig config{node, 0, {}, options.num_threads, nullptr, options.precision};
     auto op = options.opsets.find(node.domain);
     config.opset = op == options.opsets.end() ? 0 : op->second;
     for (const auto& in : node.inputs) {
@@ -184,6 +214,22 @@ Status Plan::build(const Graph& source, const PlanOptions& options,
         auto& uses = constant_uses[step.inputs[i]];
         ++uses.first;
         if (step.kernel->releases_constant_input(i)) ++uses.second;
+        else kept_by_a_reader.insert(node.inputs[i]);
+        auto left = readers_left.find(node.inputs[i]);
+        if (early_release && left != readers_left.end() && --left->second == 0 &&
+            !kept_by_a_reader.count(node.inputs[i])) {
+          Tensor& original = graph_->initializers[node.inputs[i]];
+          freed_bytes += original.nbytes();
+          original = Tensor();
+          for (auto& [slot, t] : constants_)
+            if (slot == step.inputs[i]) t = Tensor();
+          // Freed weights are heap holes that packed copies (aligned, a little larger) do not
+          // fit: return them to the system now and then, or the peak grows by their sum.
+          if (freed_bytes >= (size_t{32} << 20)) {
+            return_free_memory();
+            freed_bytes = 0;
+          }
+        }
       }
     std::vector<int> implicit;
     for (const auto& c : sub_captures) {

@@ -29,6 +29,7 @@ class Scope {
 struct PlanOptions {
   int num_threads = 1;
   std::map<std::string, int64_t> opsets;  // domain -> version, from the model
+  Precision precision = Precision::kFp32;
 };
 
 class Plan {
@@ -36,6 +37,10 @@ class Plan {
   // Compiles `graph`. `outer_names` are the names defined by enclosing graphs (empty for the main
   // graph): references to them become captures resolved through the Scope at run time.
   static Result<std::shared_ptr<const Plan>> compile(const Graph& graph, const PlanOptions& options,
+                                                     const std::vector<std::string>& outer_names);
+  // Takes the graph over: weights that kernels pack are then freed while planning goes on, so
+  // the originals and their packed copies are never all held at once.
+  static Result<std::shared_ptr<const Plan>> compile(Graph&& graph, const PlanOptions& options,
                                                      const std::vector<std::string>& outer_names);
 
   // Runs with inputs in graph-input order (undefined tensors for inputs that have an initializer
@@ -59,7 +64,7 @@ class Plan {
     bool has_subgraph = false;  // If/Loop/Scan: never forced serial, its body decides per step
   };
 
-  Status build(const Graph& graph, const PlanOptions& options,
+  Status build(Graph graph, const PlanOptions& options,
                const std::vector<std::string>& outer_names);
 
   std::shared_ptr<Graph> graph_;  // keeps nodes alive for kernels that refer to them

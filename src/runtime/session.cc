@@ -1,5 +1,6 @@
 #include "nalar/session.h"
 
+#include <malloc.h>
 #include <omp.h>
 #include <xmmintrin.h>
 
@@ -65,16 +66,22 @@ class Runtime {
     PlanOptions plan_options;
     plan_options.num_threads = rt->num_threads_;
     plan_options.opsets = rt->model_.opsets;
+    plan_options.precision = options.precision;
     // Kernels may create oneDNN primitives while planning: under the team size runs use.
     const int caller_threads = omp_get_max_threads();
     omp_set_num_threads(rt->num_threads_);
-    auto plan = Plan::compile(g, plan_options, {});
+    auto plan = Plan::compile(std::move(rt->model_.graph), plan_options, {});
     omp_set_num_threads(caller_threads);
     if (!plan.is_ok()) return plan.status().with_context(rt->model_.source);
     rt->plan_ = std::move(plan).value();
     // The plan keeps what it needs (nodes, the constants kernels still read); dropping the
     // session's copy lets weights that kernels pre-packed be freed.
     rt->model_.graph = Graph();
+#ifdef __GLIBC__
+    // Hand the freed originals back to the system: they were heap blocks below glibc's (grown)
+    // mmap threshold, which free() alone keeps in the process.
+    malloc_trim(0);
+#endif
     return rt;
   }
 

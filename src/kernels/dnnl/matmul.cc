@@ -10,6 +10,7 @@
 #include "core/dispatch.h"
 #include "kernels/common.h"
 #include "kernels/dnnl/dnnl_context.h"
+#include "kernels/dnnl/packed_matmul.h"
 #include "kernels/kernel.h"
 
 namespace nalar {
@@ -106,15 +107,28 @@ class MatmulCache {
   mutable memory shared_weights_;  // packed constant B, shared by every shape that accepts it
 };
 
+// Packs constant float matrix `w` into `packed` for the session's precision; false (and the
+// kernel keeps its general path) when it cannot.
+bool try_pack(PackedMatmul& packed, const Tensor* w, bool trans, const KernelConfig& cfg,
+              float alpha, bool gelu) {
+  if (!w || w->dtype() != DataType::kFloat || w->rank() != 2 || w->size() == 0) return false;
+  return packed.init(*w, trans, cfg.precision, alpha, gelu).is_ok();
+}
+
 class MatMulKernel : public Kernel {
  public:
   Status prepare(const KernelConfig& cfg) override {
-    if (const Tensor* b = cfg.constant(1)) const_b_ = *b;
+    packed_ready_ = try_pack(packed_, cfg.constant(1), false, cfg, 1.0f, false);
+    if (!packed_ready_)
+      if (const Tensor* b = cfg.constant(1)) const_b_ = *b;
     return Status::ok();
   }
 
+  bool releases_constant_input(size_t i) const override { return i == 1 && packed_ready_; }
+
   Status compute(KernelContext& ctx) const override {
     const Tensor* a = ctx.input(0);
+    if (packed_ready_) return compute_packed(a, ctx.output(0));
     const Tensor* b = ctx.input(1);
     if (!a || !b) return invalid_argument("MatMul: missing input");
     if (a->dtype() != b->dtype()) return invalid_argument("MatMul: A and B differ in type");
@@ -206,8 +220,25 @@ class MatMulKernel : public Kernel {
   }
 
  private:
+  // A x B with B the packed constant [K,N]: A's leading dims fold into the GEMM's rows.
+  Status compute_packed(const Tensor* a, Tensor& y) const {
+    const int64_t k = packed_.k(), n = packed_.n();
+    if (!a || a->dtype() != DataType::kFloat || a->rank() < 1)
+      return invalid_argument("MatMul: A must be a float tensor of rank >= 1 (B is float)");
+    if (a->shape().back() != k)
+      return invalid_argument("MatMul: inner dimensions differ: " + shape_to_string(a->shape()) +
+                              " x [" + std::to_string(k) + "," + std::to_string(n) + "]");
+    Shape out(a->shape().begin(), a->shape().end() - 1);
+    out.push_back(n);
+    y = Tensor::empty(DataType::kFloat, out);
+    if (y.size() == 0) return Status::ok();
+    return packed_.run(a->data<float>(), a->size() / k, nullptr, y.data<float>());
+  }
+
   Tensor const_b_;
   MatmulCache cache_;
+  PackedMatmul packed_;
+  bool packed_ready_ = false;
 };
 
 class GemmKernel : public Kernel {
@@ -217,25 +248,32 @@ class GemmKernel : public Kernel {
     beta_ = cfg.node.get_float("beta", 1.0f);
     trans_a_ = cfg.node.get_int("transA", 0) != 0;
     trans_b_ = cfg.node.get_int("transB", 0) != 0;
-    if (const Tensor* b = cfg.constant(1)) const_b_ = *b;
+    packed_ready_ = !trans_a_ && try_pack(packed_, cfg.constant(1), trans_b_, cfg, alpha_, false);
+    if (!packed_ready_)
+      if (const Tensor* b = cfg.constant(1)) const_b_ = *b;
     return Status::ok();
   }
 
+  bool releases_constant_input(size_t i) const override { return i == 1 && packed_ready_; }
+
   Status compute(KernelContext& ctx) const override {
     const Tensor* a = ctx.input(0);
-    const Tensor* b = ctx.input(1);
+    const Tensor* b = packed_ready_ ? nullptr : ctx.input(1);
     const Tensor* c = ctx.input(2);
-    if (!a || !b) return invalid_argument("Gemm: missing input");
-    if (a->rank() != 2 || b->rank() != 2)
+    if (!a || (!b && !packed_ready_)) return invalid_argument("Gemm: missing input");
+    if (a->rank() != 2 || (b && b->rank() != 2))
       return invalid_argument("Gemm: A and B must be matrices, got " + shape_to_string(a->shape()) +
-                              " and " + shape_to_string(b->shape()));
-    if (a->dtype() != b->dtype() || (c && c->dtype() != a->dtype()))
+                              (b ? " and " + shape_to_string(b->shape()) : std::string()));
+    const DataType b_type = b ? b->dtype() : DataType::kFloat;
+    if (a->dtype() != b_type || (c && c->dtype() != a->dtype()))
       return invalid_argument("Gemm: A, B and C must share one element type");
     const int64_t m = trans_a_ ? a->dim(1) : a->dim(0), k = trans_a_ ? a->dim(0) : a->dim(1);
-    const int64_t kb = trans_b_ ? b->dim(1) : b->dim(0), n = trans_b_ ? b->dim(0) : b->dim(1);
+    const int64_t kb = !b ? packed_.k() : trans_b_ ? b->dim(1) : b->dim(0);
+    const int64_t n = !b ? packed_.n() : trans_b_ ? b->dim(0) : b->dim(1);
     if (k != kb)
       return invalid_argument("Gemm: inner dimensions differ: " + shape_to_string(a->shape()) +
-                              " x " + shape_to_string(b->shape()));
+                              " x " +
+                              (b ? shape_to_string(b->shape()) : std::to_string(kb) + " rows"));
     std::vector<int64_t> c_strides;
     if (c) {
       if (c->rank() > 2) return invalid_argument("Gemm: C must have rank <= 2");
@@ -259,6 +297,15 @@ class GemmKernel : public Kernel {
         if (!use_c) return Status::ok();
       } else {
         Status st = dnnl_util::guard("Gemm", [&]() -> Status {
+          if (packed_ready_) {
+            std::vector<float> bias_buf;
+            const float* bias_ptr = nullptr;
+            if (c_as_bias) {
+              if (c->size() != n) bias_buf.assign(static_cast<size_t>(n), c->data<float>()[0]);
+              bias_ptr = c->size() == n ? c->data<float>() : bias_buf.data();
+            }
+            return packed_.run(a->data<float>(), m, bias_ptr, y.data<float>());
+          }
           const bool packed = const_b_.defined() && const_b_.raw() == b->raw();
           std::vector<int64_t> key{m, k, n, packed, c_as_bias};
           auto prim = cache_.get(key, [&](memory* shared) {
@@ -328,6 +375,8 @@ class GemmKernel : public Kernel {
   bool trans_a_ = false, trans_b_ = false;
   Tensor const_b_;
   MatmulCache cache_;
+  PackedMatmul packed_;
+  bool packed_ready_ = false;
 };
 
 // com.nalar FusedMatMul: Y = act(A x W + bias) with W[K,N] and bias[N] constants (the MatMul +
@@ -345,19 +394,25 @@ class FusedMatMulKernel : public Kernel {
     if (!act.empty() && act != "Gelu")
       return unimplemented("FusedMatMul: activation '" + act + "' is not supported");
     gelu_ = act == "Gelu";
-    w_ = *w;
+    packed_ready_ = try_pack(packed_, w, false, cfg, 1.0f, gelu_);
+    if (!packed_ready_) w_ = *w;
+    k_ = w->dim(0);
+    n_ = w->dim(1);
     bias_ = *bias;
     return Status::ok();
   }
+
+  bool releases_constant_input(size_t i) const override { return i == 1 && packed_ready_; }
 
   Status compute(KernelContext& ctx) const override {
     const Tensor* a = ctx.input(0);
     if (!a || a->dtype() != DataType::kFloat || a->rank() < 1)
       return invalid_argument("FusedMatMul: A must be a float tensor of rank >= 1");
-    const int64_t k = w_.dim(0), n = w_.dim(1);
+    const int64_t k = k_, n = n_;
     if (a->shape().back() != k)
       return invalid_argument("FusedMatMul: A " + shape_to_string(a->shape()) +
-                              " does not match W " + shape_to_string(w_.shape()));
+                              " does not match W [" + std::to_string(k) + "," + std::to_string(n) +
+                              "]");
     Shape out(a->shape().begin(), a->shape().end() - 1);
     out.push_back(n);
     Tensor& y = ctx.output(0);
@@ -374,6 +429,8 @@ class FusedMatMulKernel : public Kernel {
         }
       return Status::ok();
     }
+    if (packed_ready_)
+      return packed_.run(a->data<float>(), rows, bias_.data<float>(), y.data<float>());
     return dnnl_util::guard("FusedMatMul", [&]() -> Status {
       auto prim = cache_.get({rows}, [&](memory* shared) {
         memory::desc bias = dnnl_util::plain_md({1, n});
@@ -386,9 +443,12 @@ class FusedMatMulKernel : public Kernel {
   }
 
  private:
-  Tensor w_, bias_;
+  Tensor w_, bias_;  // w_ only when it could not be packed
+  int64_t k_ = 0, n_ = 0;
   bool gelu_ = false;
   MatmulCache cache_;
+  PackedMatmul packed_;
+  bool packed_ready_ = false;
 };
 
 // A copy of float tensor `x` transposed by `perm` (empty: x itself).
@@ -438,7 +498,10 @@ class PermutedMatMulKernel : public Kernel {
     perm_b_ = cfg.node.get_ints("perm_b");
     perm_y_ = cfg.node.get_ints("perm_y");
     alpha_ = cfg.node.get_float("alpha", 1.0f);
-    return inner_.prepare(cfg);
+    // The inner MatMul sees B after perm_b: it must not pack the untransposed constant.
+    KernelConfig inner = cfg;
+    inner.constant_inputs.clear();
+    return inner_.prepare(inner);
   }
 
   Status compute(KernelContext& ctx) const override {
