@@ -11,7 +11,9 @@
 
 namespace nalar::pipeline {
 
-// `config` is resolved (height and width non-zero). Errors start "example <i>: ".
-Result<Tensor> prepare_image_batch(std::span<const Example> examples, const ImageConfig& config);
+// `config` is resolved (height and width non-zero). Errors start "example <i>: " and name the
+// first failing example. Up to `threads` threads (the caller's included) decode at once.
+Result<Tensor> prepare_image_batch(std::span<const Example> examples, const ImageConfig& config,
+                                   int threads = 1);
 
 }  // namespace nalar::pipeline

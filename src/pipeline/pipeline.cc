@@ -327,7 +327,7 @@ Result<std::unique_ptr<Pipeline>> Pipeline::from_json(std::string_view json,
   return p;
 }
 
-Result<NamedTensors> Pipeline::prepare(std::span<const Example> examples) const {
+Result<NamedTensors> Pipeline::prepare(std::span<const Example> examples, int threads) const {
   const int64_t n = static_cast<int64_t>(examples.size());
   if (n == 0) return invalid_argument("no examples to prepare");
   switch (config_.kind) {
@@ -337,7 +337,7 @@ Result<NamedTensors> Pipeline::prepare(std::span<const Example> examples) const 
           "tensors");
     case InputKind::kImage: {
       NALAR_RETURN_IF_ERROR(check_batch(impl_->target, n));
-      NALAR_ASSIGN_OR_RETURN(Tensor t, prepare_image_batch(examples, config_.image));
+      NALAR_ASSIGN_OR_RETURN(Tensor t, prepare_image_batch(examples, config_.image, threads));
       NamedTensors out;
       out.emplace_back(config_.image.input, std::move(t));
       return out;

@@ -89,7 +89,10 @@ class Pipeline {
   // the first bad example with a message that starts "example <i>: " and names the problem
   // (a corrupt image, a missing column, an unknown category, a text too long ...). Callers that
   // must keep going (batch jobs) prepare the examples of a failed batch one by one.
-  Result<NamedTensors> prepare(std::span<const Example> examples) const;
+  // `threads` > 1 lets image examples be decoded on up to that many threads at once (a server
+  // answering one batched request on otherwise idle cores); callers that already run many
+  // prepare() calls side by side (batch jobs) keep the default.
+  Result<NamedTensors> prepare(std::span<const Example> examples, int threads = 1) const;
 
   // Turns the model's outputs for `rows` examples (dim 0) into one Prediction per example.
   Result<std::vector<Prediction>> interpret(const NamedTensors& outputs, size_t rows) const;
@@ -107,8 +110,8 @@ class Pipeline {
 };
 
 // Predictions as JSON for programs: one object per example,
-// {"top": [{"label": "7", "index": 7, "probability": 0.97}, ...], "decision": true, "values": [...]}
-// (members present when they apply).
+// {"top": [{"label": "7", "index": 7, "probability": 0.97}, ...], "decision": true, "values":
+// [...]} (members present when they apply).
 std::string predictions_to_json(std::span<const Prediction> predictions);
 
 }  // namespace nalar::pipeline

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -232,10 +233,15 @@ Result<int64_t> ModelVersion::validate_inputs(const NamedTensors& inputs) const 
 }
 
 void ModelVersion::infer(InferRequest request, InferCallback done) {
+  const auto prepare_start = std::chrono::steady_clock::now();
   if (Status st = convert_pipeline_inputs(&request.inputs); !st.is_ok()) {
     stats_->fail.add(0);
     return done(st);
   }
+  const uint64_t prepare_ns =
+      static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                std::chrono::steady_clock::now() - prepare_start)
+                                .count());
   auto batch = validate_inputs(request.inputs);
   if (!batch.is_ok()) {
     stats_->fail.add(0);
@@ -264,12 +270,14 @@ void ModelVersion::infer(InferRequest request, InferCallback done) {
   request.inputs.clear();
   const uint32_t priority = request.priority;
   const uint64_t timeout = request.timeout_us;
-  scheduler_->enqueue(std::move(inputs), priority, timeout,
-                      [this, request = std::move(request),
-                       done = std::move(done)](Result<NamedTensors> outputs) mutable {
-                        if (!outputs.is_ok()) return done(outputs.status());
-                        done(finish(request, std::move(outputs).value()));
-                      });
+  scheduler_->enqueue(
+      std::move(inputs), priority, timeout,
+      [this, request = std::move(request),
+       done = std::move(done)](Result<NamedTensors> outputs) mutable {
+        if (!outputs.is_ok()) return done(outputs.status());
+        done(finish(request, std::move(outputs).value()));
+      },
+      prepare_ns);
 }
 
 Result<InferResponse> ModelVersion::finish(const InferRequest& request,

@@ -3,8 +3,10 @@
 // label / probability / index / decision outputs. Everything goes through ModelVersion::infer,
 // so every front-end (REST, gRPC) gets it by filling an InferRequest.
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <mutex>
+#include <thread>
 
 #include "serving/model.h"
 
@@ -32,6 +34,13 @@ Status renumber_example(const Status& st, size_t offset) {
   if (end == 8 || end >= m.size() || m[end] != ':') return st;
   const size_t i = std::stoul(m.substr(8, end - 8));
   return Status(st.code(), "example " + std::to_string(i + offset) + m.substr(end));
+}
+
+// Threads that may decode the images of one request: a batched request on an idle server
+// should not leave cores unused while one thread decodes image after image.
+int prepare_threads() {
+  static const int n = static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, 8u));
+  return n;
 }
 
 // The rows of a [N] or [N,1] tensor, or -1 when it is neither.
@@ -205,7 +214,7 @@ Status ModelVersion::convert_pipeline_inputs(NamedTensors* inputs) const {
                             " examples in one request, more than the max_batch_size " +
                             std::to_string(max_batch) + " of " + model +
                             " (/classify splits larger batches)");
-  NALAR_ASSIGN_OR_RETURN(NamedTensors prepared, pipeline_->prepare(examples));
+  NALAR_ASSIGN_OR_RETURN(NamedTensors prepared, pipeline_->prepare(examples, prepare_threads()));
   *inputs = std::move(prepared);
   return Status::ok();
 }
@@ -306,7 +315,12 @@ void ModelVersion::predict(std::vector<std::string> payloads, std::vector<pipeli
       else
         examples[i - begin].bytes = state->payloads[i];
     }
-    auto prepared = pipeline_->prepare(examples);
+    const auto prepare_start = std::chrono::steady_clock::now();
+    auto prepared = pipeline_->prepare(examples, prepare_threads());
+    const uint64_t prepare_ns =
+        static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                  std::chrono::steady_clock::now() - prepare_start)
+                                  .count());
     if (!prepared.is_ok()) {
       stats_->fail.add(0);
       finish_one(renumber_example(prepared.status(), begin));
@@ -322,15 +336,17 @@ void ModelVersion::predict(std::vector<std::string> payloads, std::vector<pipeli
       std::lock_guard<std::mutex> lock(state->mu);
       ++state->pending;
     }
-    scheduler_->enqueue(std::move(prepared).value(), 0, 0,
-                        [this, state, begin, end, top_k, finish_one](Result<NamedTensors> outputs) {
-                          if (!outputs.is_ok()) return finish_one(outputs.status());
-                          auto preds = pipeline_->interpret(*outputs, end - begin, top_k);
-                          if (!preds.is_ok()) return finish_one(preds.status());
-                          for (size_t i = begin; i < end; ++i)
-                            state->predictions[i] = std::move((*preds)[i - begin]);
-                          finish_one(Status::ok());
-                        });
+    scheduler_->enqueue(
+        std::move(prepared).value(), 0, 0,
+        [this, state, begin, end, top_k, finish_one](Result<NamedTensors> outputs) {
+          if (!outputs.is_ok()) return finish_one(outputs.status());
+          auto preds = pipeline_->interpret(*outputs, end - begin, top_k);
+          if (!preds.is_ok()) return finish_one(preds.status());
+          for (size_t i = begin; i < end; ++i)
+            state->predictions[i] = std::move((*preds)[i - begin]);
+          finish_one(Status::ok());
+        },
+        prepare_ns);
   }
   finish_one(Status::ok());
 }

@@ -8,6 +8,7 @@
 #include <set>
 #include <sstream>
 
+#include "core/buffer_pool.h"
 #include "serving/log.h"
 
 namespace nalar::serving {
@@ -18,8 +19,12 @@ namespace {
 
 // Hands memory freed by an unloaded version back to the OS. glibc keeps freed chunks in its
 // per-thread arenas (and raises the mmap threshold after large frees, so weights land in the
-// arenas); without a trim, load/unload cycles ratchet RSS up by tens of MB.
-void release_freed_memory() { malloc_trim(0); }
+// arenas); without a trim, load/unload cycles ratchet RSS up by tens of MB. The engine's cache of
+// large tensor buffers is dropped too: its sizes belonged to the version that went away.
+void release_freed_memory() {
+  buffer_pool::clear();
+  malloc_trim(0);
+}
 
 // Version folders: positive integers; Triton ignores names starting with '0'.
 std::vector<int64_t> version_dirs(const fs::path& dir) {

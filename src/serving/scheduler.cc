@@ -106,9 +106,11 @@ size_t Scheduler::queue_size() const {
   return queued_;
 }
 
-void Scheduler::enqueue(NamedTensors inputs, uint32_t priority, uint64_t timeout_us, DoneFn done) {
+void Scheduler::enqueue(NamedTensors inputs, uint32_t priority, uint64_t timeout_us, DoneFn done,
+                        uint64_t prepare_ns) {
   Item item;
   item.batch = 1;
+  item.prepare_ns = prepare_ns;
   if (options_.max_batch_size > 0 && !inputs.empty() && inputs[0].second.rank() > 0)
     item.batch = inputs[0].second.dim(0);
   item.inputs = std::move(inputs);
@@ -304,19 +306,21 @@ void Scheduler::execute(std::vector<Item>& batch) {
   stats_->execution_count.fetch_add(1, std::memory_order_relaxed);
   stats_->inference_count.fetch_add(static_cast<uint64_t>(total), std::memory_order_relaxed);
   stats_->last_inference_ms.store(now_ms(), std::memory_order_relaxed);
+  uint64_t prepare_ns = 0;
+  for (const auto& item : batch) prepare_ns += item.prepare_ns;
   {
     std::lock_guard<std::mutex> lock(stats_->batch_mu);
     auto& b = stats_->batch[total];
     ++b.count;
-    b.compute_input_ns += in_ns;
+    b.compute_input_ns += in_ns + prepare_ns;
     b.compute_infer_ns += infer_ns;
     b.compute_output_ns += out_ns;
   }
   for (size_t i = 0; i < batch.size(); ++i) {
-    stats_->compute_input.add(in_ns);
+    stats_->compute_input.add(in_ns + batch[i].prepare_ns);
     stats_->compute_infer.add(infer_ns);
     stats_->compute_output.add(out_ns);
-    stats_->success.add(ns_between(batch[i].enqueued, Clock::now()));
+    stats_->success.add(ns_between(batch[i].enqueued, Clock::now()) + batch[i].prepare_ns);
     batch[i].done(std::move(split[i]));
   }
 }

@@ -74,8 +74,11 @@ class Scheduler {
 
   // Queues a request whose inputs were already validated against the model. `done` is called
   // exactly once, from an executor thread (or from here when the request is refused).
-  // `priority` 0 = default level; `timeout_us` 0 = the default timeout.
-  void enqueue(NamedTensors inputs, uint32_t priority, uint64_t timeout_us, DoneFn done);
+  // `priority` 0 = default level; `timeout_us` 0 = the default timeout. `prepare_ns`: time the
+  // caller spent making `inputs` from raw examples (a pipeline's decode / resize); like Triton's
+  // input preparation it counts in compute_input and in the request's total duration.
+  void enqueue(NamedTensors inputs, uint32_t priority, uint64_t timeout_us, DoneFn done,
+               uint64_t prepare_ns = 0);
 
   size_t queue_size() const;
   const SchedulerOptions& options() const { return options_; }
@@ -88,6 +91,7 @@ class Scheduler {
     Clock::time_point enqueued;
     Clock::time_point deadline;  // Clock::time_point::max(): none
     bool delay_on_timeout = false;
+    uint64_t prepare_ns = 0;
     DoneFn done;
   };
   void executor();

@@ -605,6 +605,26 @@ def serve_image_text_checks(base):
                                        {"b64": base64.b64encode(b).decode()}]})
     check(status == 200 and [p["top"][0]["label"] for p in body["predictions"]] ==
           [IMG_LABELS[ra.argmax()], IMG_LABELS[rb.argmax()]], "/classify JSON b64 instances")
+    # Nine images in one request are decoded side by side: each answer stays with its image,
+    # a bad one is named by its position, and the decode time shows in compute_input.
+    imgs = [png_bytes(RNG.integers(0, 256, size=(8, 8, 3), dtype=np.uint8), "JPEG" if i % 2
+                      else "PNG") for i in range(9)]
+    def stat(name):
+        _, st = request("GET", base + "/v2/models/colors/stats")
+        return json.loads(st)["model_stats"][0]["inference_stats"][name]["count"]
+    before = stat("compute_input")
+    status, body = post(base, "/v2/models/colors/classify",
+                        {"instances": [{"b64": base64.b64encode(m).decode()} for m in imgs]})
+    check(status == 200 and len(body["predictions"]) == 9 and all(
+        np.allclose([t["probability"] for t in p["top"]], np.sort(image_reference(m))[::-1],
+                    atol=1e-5) for p, m in zip(body["predictions"], imgs)),
+        f"/classify 9 images: {body}")
+    check(stat("compute_input") > before, "/classify counts in compute_input")
+    bad = [base64.b64encode(m).decode() for m in imgs]
+    bad[6] = base64.b64encode(b"\x89PNG\r\n\x1a\nbroken").decode()
+    status, body = post(base, "/v2/models/colors/classify", {"instances": [{"b64": x} for x in bad]})
+    check(status == 400 and "example 6" in body.get("error", ""),
+          f"/classify names the bad image of 9: {body}")
 
     # KServe: BYTES input named like the model input, binary extension, [N,1].
     header = json.dumps({"inputs": [{"name": "x", "datatype": "BYTES", "shape": [2, 1],

@@ -330,6 +330,29 @@ TEST(ServingScheduler, RunErrorsReachEveryRequestOfTheBatch) {
   EXPECT_EQ(stats.fail.count.load(), 1u);
 }
 
+// Time spent preparing a request before it was queued (a pipeline's image decode) is input
+// preparation, as in Triton: it counts in compute_input, per request and per batch size, and in
+// the request's total time.
+TEST(ServingScheduler, PrepareTimeCountsInComputeInputAndTotal) {
+  ModelStats stats;
+  SchedulerOptions o;
+  o.max_batch_size = 4;
+  Collector c;
+  {
+    Scheduler s(
+        o, [](const NamedTensors& in) -> Result<NamedTensors> { return in; }, &stats);
+    s.enqueue(rows(2, 0), 0, 0, c.done(0), /*prepare_ns=*/7'000'000'000);
+  }
+  ASSERT_EQ(c.results.size(), 1u);
+  EXPECT_TRUE(c.results[0].is_ok());
+  EXPECT_EQ(stats.compute_input.count.load(), 1u);
+  EXPECT_GE(stats.compute_input.ns.load(), 7'000'000'000u);
+  EXPECT_GE(stats.success.ns.load(), 7'000'000'000u);
+  EXPECT_LT(stats.compute_infer.ns.load(), 7'000'000'000u);
+  std::lock_guard<std::mutex> l(stats.batch_mu);
+  EXPECT_GE(stats.batch[2].compute_input_ns, 7'000'000'000u);
+}
+
 TEST(ServingScheduler, ConcatAndSliceStrings) {
   Tensor a = Tensor::create(DataType::kString, {1, 2});
   a.data<std::string>()[0] = "a0";
