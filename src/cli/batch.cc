@@ -100,16 +100,6 @@ int merge_main(int argc, char** argv) {
 }  // namespace
 
 int batch_main(int argc, char** argv) {
-  // The I/O and preparation threads share the cores with the model's OpenMP team; spinning
-  // OpenMP workers would take the cores from them (several times slower on 2 cores). libgomp
-  // reads its wait policy once at load, so set it and start again.
-  if (std::getenv("OMP_WAIT_POLICY") == nullptr && std::getenv("NALAR_NO_REEXEC") == nullptr) {
-    ::setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
-    ::setenv("NALAR_NO_REEXEC", "1", 1);
-    char** full = argv - 2;  // main's argv: "nalar batch ..."
-    ::execv("/proc/self/exe", full);
-    // exec failed: carry on with the default policy
-  }
   if (argc >= 1 && std::string(argv[0]) == "merge") return merge_main(argc - 1, argv + 1);
   auto args = Args::parse(
       argc, argv,

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "cli/openmp_policy.h"
 
 namespace {
 
@@ -38,6 +39,11 @@ int main(int argc, char** argv) {
     std::cout << kUsage;
     return 0;
   }
+  using nalar::cli::WaitPolicy;
+  if (cmd == "run" || cmd == "bench")
+    nalar::cli::apply_openmp_wait_policy(WaitPolicy::kShortSpin, argv);
+  if (cmd == "serve" || cmd == "batch")
+    nalar::cli::apply_openmp_wait_policy(WaitPolicy::kPassive, argv);
   if (cmd == "inspect") return nalar::cli::inspect_main(argc - 2, argv + 2);
   if (cmd == "run") return nalar::cli::run_main(argc - 2, argv + 2);
   if (cmd == "bench") return nalar::cli::bench_main(argc - 2, argv + 2);

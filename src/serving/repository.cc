@@ -105,8 +105,8 @@ fs::path ModelRepository::config_path(const fs::path& dir) const {
 
 std::string ModelRepository::fingerprint(const std::string& name) const {
   const fs::path dir = fs::path(options_.root) / name;
-  std::string fp = stamp(config_path(dir)) + ";" + stamp(dir / "config.pbtxt") + ";" +
-                   stamp(dir / "labels.txt");
+  std::string fp =
+      stamp(config_path(dir)) + ";" + stamp(dir / "config.pbtxt") + ";" + stamp(dir / "labels.txt");
   for (int64_t v : version_dirs(dir)) {
     const fs::path vd = dir / std::to_string(v);
     fp += ";" + std::to_string(v) + "=" + stamp(vd);
