@@ -26,9 +26,16 @@ test: build testdata
 $(BUILD_ASAN)/build.ninja: | deps
 	cmake -S . -B $(BUILD_ASAN) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNALAR_SANITIZE=ON
 
+# Sanitizer reports of every process go to files (a served `nalar`'s stderr is only shown when its
+# test fails, so a report there would otherwise pass unseen); any report fails the target.
+SAN_LOGS = $(abspath $(BUILD_ASAN))/sanitizer-logs
 test-asan: deps testdata $(BUILD_ASAN)/build.ninja
 	ninja -C $(BUILD_ASAN) -j $(JOBS)
-	cd $(BUILD_ASAN) && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure
+	rm -rf $(SAN_LOGS) && mkdir -p $(SAN_LOGS)
+	cd $(BUILD_ASAN) && ASAN_OPTIONS=detect_leaks=1:log_path=$(SAN_LOGS)/asan \
+	  UBSAN_OPTIONS=print_stacktrace=1:log_path=$(SAN_LOGS)/ubsan ctest --output-on-failure; \
+	  rc=$$?; if [ -n "$$(ls -A $(SAN_LOGS))" ]; then cat $(SAN_LOGS)/*; \
+	  echo "sanitizer reports above (files in $(SAN_LOGS))"; exit 1; fi; exit $$rc
 
 bench: build
 	@bash bench/run.sh
