@@ -21,6 +21,7 @@
 #include "serving/http/metrics.h"
 #include "serving/log.h"
 #include "serving/repository.h"
+#include "serving/scheduler.h"
 
 namespace nalar::cli {
 
@@ -116,6 +117,7 @@ int serve_main(int argc, char** argv) {
   ho.run_inline = serving::http::KServeHttpFrontend::runs_inline;
   serving::http::HttpServer server(ho, [&frontend](serving::http::HttpRequest&& req,
                                                    std::shared_ptr<serving::http::Responder> out) {
+    serving::Scheduler::CallerRunsScope caller_runs;  // cheap unbatched models run right here
     frontend.handle(std::move(req), std::move(out));
   });
   Status st = server.start();

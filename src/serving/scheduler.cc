@@ -36,7 +36,26 @@ void copy_rows(const Tensor& src, int64_t src_row, Tensor& dst, int64_t dst_row,
               static_cast<size_t>(count) * row_bytes);
 }
 
+// Set by Scheduler::CallerRunsScope: enqueue() on this thread may run the model here.
+thread_local bool tls_caller_runs = false;
+
+// Runs shorter than this (mean so far, after a few) may run on a caller's thread: any longer
+// and the caller (an HTTP I/O thread) would hold up its other connections noticeably.
+constexpr uint64_t kCallerRunMaxNs = 100'000;
+constexpr uint64_t kCallerRunMinSamples = 16;
+
 }  // namespace
+
+Scheduler::CallerRunsScope::CallerRunsScope() : previous_(tls_caller_runs) {
+  tls_caller_runs = true;
+}
+Scheduler::CallerRunsScope::~CallerRunsScope() { tls_caller_runs = previous_; }
+
+bool Scheduler::cheap_enough() const {
+  const uint64_t n = stats_->compute_infer.count.load(std::memory_order_relaxed);
+  return n >= kCallerRunMinSamples &&
+         stats_->compute_infer.ns.load(std::memory_order_relaxed) / n < kCallerRunMaxNs;
+}
 
 bool batch_compatible(const NamedTensors& a, const NamedTensors& b) {
   if (a.size() != b.size()) return false;
@@ -99,6 +118,8 @@ Scheduler::~Scheduler() {
   }
   cv_.notify_all();
   for (auto& t : threads_) t.join();
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait(lock, [this] { return running_ == 0; });  // a caller may still be running the model
 }
 
 size_t Scheduler::queue_size() const {
@@ -129,6 +150,8 @@ void Scheduler::enqueue(NamedTensors inputs, uint32_t priority, uint64_t timeout
       timeout > 0 ? item.enqueued + std::chrono::microseconds(timeout) : Clock::time_point::max();
   item.delay_on_timeout = policy.delay_on_timeout;
   Status refused;
+  bool run_here = false;
+  const bool batching = options_.dynamic_batching && options_.max_batch_size > 0;
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto& q = queues_[level];
@@ -137,6 +160,11 @@ void Scheduler::enqueue(NamedTensors inputs, uint32_t priority, uint64_t timeout
     } else if (policy.max_queue_size > 0 && q.size() >= policy.max_queue_size) {
       refused = Status(StatusCode::kUnavailable,
                        "exceeds maximum queue size " + std::to_string(policy.max_queue_size));
+    } else if (tls_caller_runs && !batching && queued_ == 0 &&
+               running_ < std::max(1, options_.instances) && cheap_enough()) {
+      // An idle instance and nobody waiting: run here rather than wake an executor and wait.
+      ++running_;
+      run_here = true;
     } else {
       item.done = std::move(done);
       q.push_back(std::move(item));
@@ -148,7 +176,21 @@ void Scheduler::enqueue(NamedTensors inputs, uint32_t priority, uint64_t timeout
     done(refused);
     return;
   }
-  cv_.notify_one();
+  if (!run_here) {
+    cv_.notify_one();
+    return;
+  }
+  item.done = std::move(done);
+  std::vector<Item> batch;
+  batch.push_back(std::move(item));
+  execute(batch);
+  std::lock_guard<std::mutex> lock(mu_);
+  --running_;
+  if (stopping_) {
+    cv_.notify_all();  // the destructor may be waiting for this run
+  } else if (queued_ > 0) {
+    cv_.notify_one();  // an executor held back by the instance limit
+  }
 }
 
 std::vector<Scheduler::Item> Scheduler::take_batch(std::unique_lock<std::mutex>& lock) {
@@ -217,6 +259,10 @@ void Scheduler::executor() {
       cv_.wait(lock);
       continue;
     }
+    if (running_ >= std::max(1, options_.instances)) {  // a caller runs on the last instance
+      cv_.wait(lock);
+      continue;
+    }
     // Requests whose queue timeout passed are refused before they cost a run.
     std::vector<Item> expired;
     const auto now = Clock::now();
@@ -240,6 +286,7 @@ void Scheduler::executor() {
     if (queued_ > 0) batch = take_batch(lock);
     if (batch.empty() && expired.empty()) continue;
     if (queued_ > 0) cv_.notify_one();  // let another executor look at what is left
+    if (!batch.empty()) ++running_;
     lock.unlock();
     for (auto& item : expired) {
       stats_->fail.add(ns_between(item.enqueued, Clock::now()));
@@ -247,6 +294,7 @@ void Scheduler::executor() {
     }
     if (!batch.empty()) execute(batch);
     lock.lock();
+    if (!batch.empty()) --running_;
   }
 }
 

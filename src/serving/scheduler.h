@@ -80,6 +80,21 @@ class Scheduler {
   void enqueue(NamedTensors inputs, uint32_t priority, uint64_t timeout_us, DoneFn done,
                uint64_t prepare_ns = 0);
 
+  // While one of these lives on a thread, enqueue() on that thread may run the model right there
+  // (no hand-off to an executor and back) when the model does not batch dynamically, nothing is
+  // queued, an instance is idle and the model's runs have been measured cheap. For callers that
+  // would otherwise only wait: the HTTP front end's handlers.
+  class CallerRunsScope {
+   public:
+    CallerRunsScope();
+    ~CallerRunsScope();
+    CallerRunsScope(const CallerRunsScope&) = delete;
+    CallerRunsScope& operator=(const CallerRunsScope&) = delete;
+
+   private:
+    bool previous_;
+  };
+
   size_t queue_size() const;
   const SchedulerOptions& options() const { return options_; }
 
@@ -98,6 +113,8 @@ class Scheduler {
   // Picks the items of the next batch (locked); empty when nothing is ready yet.
   std::vector<Item> take_batch(std::unique_lock<std::mutex>& lock);
   void execute(std::vector<Item>& batch);
+  // True when the model's mean run so far is short enough to run on a caller's thread.
+  bool cheap_enough() const;
 
   SchedulerOptions options_;
   RunFn run_;
@@ -108,6 +125,7 @@ class Scheduler {
   static constexpr uint32_t kDelayedLevel = 0xffffffffu;
   std::map<uint32_t, std::deque<Item>> queues_;
   size_t queued_ = 0;
+  int running_ = 0;  // runs in progress (executors and callers), at most the instance count
   bool stopping_ = false;
   std::vector<std::thread> threads_;
 };

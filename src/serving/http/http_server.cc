@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -24,6 +25,10 @@ constexpr uint64_t kListenId = 0;
 constexpr uint64_t kEventId = ~uint64_t{0};
 constexpr size_t kReadChunk = 64 * 1024;
 
+// The queue whose event loop runs on this thread: pushes from it need no wake-up, since the
+// loop drains completions after every round of events.
+thread_local const CompletionQueue* tls_loop_queue = nullptr;
+
 int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::steady_clock::now().time_since_epoch())
@@ -38,7 +43,16 @@ std::string error_body(const std::string& message) {
 
 }  // namespace
 
+struct HttpServer::Loop {
+  int epoll_fd = -1;
+  std::shared_ptr<CompletionQueue> completions = std::make_shared<CompletionQueue>();
+  std::thread thread;
+  std::unordered_map<uint64_t, std::unique_ptr<Conn>> conns;
+  uint64_t next_id = 1;
+};
+
 struct HttpServer::Conn {
+  Loop* loop = nullptr;
   int fd = -1;
   uint64_t id = 0;
   std::string in;
@@ -57,7 +71,7 @@ void CompletionQueue::push(Done d) {
   if (closed) return;
   done.push_back(std::move(d));
   // Only the first completion since the loop last drained needs to wake it.
-  if (done.size() == 1) {
+  if (done.size() == 1 && tls_loop_queue != this) {
     uint64_t one = 1;
     ssize_t n = ::write(event_fd, &one, sizeof one);
     (void)n;
@@ -93,9 +107,7 @@ std::string serialize_response(const HttpResponse& r, bool close) {
 }
 
 HttpServer::HttpServer(HttpServerOptions options, Handler handler)
-    : options_(std::move(options)),
-      handler_(std::move(handler)),
-      completions_(std::make_shared<CompletionQueue>()) {}
+    : options_(std::move(options)), handler_(std::move(handler)) {}
 
 HttpServer::~HttpServer() { stop(0); }
 
@@ -119,31 +131,42 @@ Status HttpServer::start() {
   ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
   port_ = ntohs(addr.sin_port);
 
-  epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
-  completions_->event_fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (epoll_fd_ < 0 || completions_->event_fd < 0)
-    return internal_error(std::string("epoll/eventfd: ") + std::strerror(errno));
-  epoll_event ev{};
-  ev.events = EPOLLIN;
-  ev.data.u64 = kListenId;
-  ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listen_fd_, &ev);
-  ev.data.u64 = kEventId;
-  ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, completions_->event_fd, &ev);
+  int n_loops = options_.io_threads;
+  if (n_loops <= 0) n_loops = static_cast<int>(std::min(4u, std::thread::hardware_concurrency()));
+  n_loops = std::max(1, n_loops);
+  for (int i = 0; i < n_loops; ++i) {
+    auto l = std::make_unique<Loop>();
+    l->epoll_fd = ::epoll_create1(EPOLL_CLOEXEC);
+    l->completions->event_fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (l->epoll_fd < 0 || l->completions->event_fd < 0)
+      return internal_error(std::string("epoll/eventfd: ") + std::strerror(errno));
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = kEventId;
+    ::epoll_ctl(l->epoll_fd, EPOLL_CTL_ADD, l->completions->event_fd, &ev);
+    if (i == 0) {
+      ev.data.u64 = kListenId;
+      ::epoll_ctl(l->epoll_fd, EPOLL_CTL_ADD, listen_fd_, &ev);
+    }
+    loops_.push_back(std::move(l));
+  }
 
   for (int i = 0; i < std::max(1, options_.worker_threads); ++i)
     workers_.emplace_back([this] { worker(); });
-  loop_thread_ = std::thread([this] { loop(); });
+  for (auto& l : loops_) l->thread = std::thread([this, lp = l.get()] { loop(*lp); });
   return Status::ok();
 }
 
 void HttpServer::stop(int drain_timeout_ms) {
-  if (!loop_thread_.joinable()) return;
+  if (loops_.empty() || !loops_[0]->thread.joinable()) return;
   drain_deadline_ms_.store(now_ms() + drain_timeout_ms);
-  completions_->stopping.store(true);
-  uint64_t one = 1;
-  ssize_t n = ::write(completions_->event_fd, &one, sizeof one);
-  (void)n;
-  loop_thread_.join();
+  for (auto& l : loops_) {
+    l->completions->stopping.store(true);
+    uint64_t one = 1;
+    ssize_t n = ::write(l->completions->event_fd, &one, sizeof one);
+    (void)n;
+  }
+  for (auto& l : loops_) l->thread.join();
   {
     std::lock_guard<std::mutex> lock(task_mu_);
     tasks_closed_ = true;
@@ -151,14 +174,22 @@ void HttpServer::stop(int drain_timeout_ms) {
   task_cv_.notify_all();
   for (auto& w : workers_) w.join();
   workers_.clear();
-  {
-    std::lock_guard<std::mutex> lock(completions_->mu);
-    completions_->closed = true;
-    ::close(completions_->event_fd);
-    completions_->event_fd = -1;
+  for (auto& l : loops_) {
+    {
+      std::lock_guard<std::mutex> lock(l->completions->mu);
+      l->completions->closed = true;
+      ::close(l->completions->event_fd);
+      l->completions->event_fd = -1;
+      for (int fd : l->completions->adopted) ::close(fd);  // dealt out after its loop ended
+      l->completions->adopted.clear();
+    }
+    ::close(l->epoll_fd);
+    l->epoll_fd = -1;
   }
-  ::close(epoll_fd_);
-  epoll_fd_ = -1;
+  if (listen_fd_ >= 0) {
+    ::close(listen_fd_);
+    listen_fd_ = -1;
+  }
 }
 
 void HttpServer::post(std::function<void()> task) {
@@ -183,11 +214,13 @@ void HttpServer::worker() {
   }
 }
 
-void HttpServer::loop() {
+void HttpServer::loop(Loop& l) {
+  tls_loop_queue = l.completions.get();
+  const bool accepts = &l == loops_[0].get();
   std::vector<epoll_event> events(256);
   int64_t last_sweep = now_ms();
   while (true) {
-    int n = ::epoll_wait(epoll_fd_, events.data(), static_cast<int>(events.size()), 200);
+    int n = ::epoll_wait(l.epoll_fd, events.data(), static_cast<int>(events.size()), 200);
     if (n < 0 && errno != EINTR) {
       log_error(std::string("epoll_wait: ") + std::strerror(errno));
       break;
@@ -196,60 +229,56 @@ void HttpServer::loop() {
       const uint64_t id = events[static_cast<size_t>(i)].data.u64;
       const uint32_t ev = events[static_cast<size_t>(i)].events;
       if (id == kListenId) {
-        accept_all();
+        accept_all(l);
       } else if (id == kEventId) {
         uint64_t v;
-        while (::read(completions_->event_fd, &v, sizeof v) > 0) {
+        while (::read(l.completions->event_fd, &v, sizeof v) > 0) {
         }
       } else {
-        auto it = conns_.find(id);
-        if (it == conns_.end()) continue;
+        auto it = l.conns.find(id);
+        if (it == l.conns.end()) continue;
         if (ev & (EPOLLIN | EPOLLHUP | EPOLLERR)) on_readable(*it->second);
-        it = conns_.find(id);
-        if (it != conns_.end() && (ev & EPOLLOUT)) on_writable(*it->second);
+        it = l.conns.find(id);
+        if (it != l.conns.end() && (ev & EPOLLOUT)) on_writable(*it->second);
       }
     }
-    drain_completions();
+    drain_completions(l);
 
     const int64_t now = now_ms();
-    if (accept_paused_until_ms_ > 0 && now >= accept_paused_until_ms_ && listen_fd_ >= 0 &&
-        !completions_->stopping.load()) {
+    if (accepts && accept_paused_until_ms_ > 0 && now >= accept_paused_until_ms_ &&
+        listen_fd_ >= 0 && !l.completions->stopping.load()) {
       accept_paused_until_ms_ = 0;
       epoll_event ev{};
       ev.events = EPOLLIN;
       ev.data.u64 = kListenId;
-      ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listen_fd_, &ev);
+      ::epoll_ctl(l.epoll_fd, EPOLL_CTL_ADD, listen_fd_, &ev);
     }
-    if (completions_->stopping.load()) {
-      if (listen_fd_ >= 0) {
-        ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, listen_fd_, nullptr);
+    if (l.completions->stopping.load()) {
+      if (accepts && listen_fd_ >= 0) {
+        ::epoll_ctl(l.epoll_fd, EPOLL_CTL_DEL, listen_fd_, nullptr);
         ::close(listen_fd_);
         listen_fd_ = -1;
       }
       std::vector<uint64_t> idle;
-      for (auto& [id, c] : conns_)
+      for (auto& [id, c] : l.conns)
         if (!c->busy && c->out_off >= c->out.size()) idle.push_back(id);
-      for (uint64_t id : idle) close_conn(id);
-      if (conns_.empty() || now >= drain_deadline_ms_.load()) break;
+      for (uint64_t id : idle) close_conn(l, id);
+      if (l.conns.empty() || now >= drain_deadline_ms_.load()) break;
     } else if (now - last_sweep >= 1000) {
       last_sweep = now;
       std::vector<uint64_t> idle;
-      for (auto& [id, c] : conns_)
+      for (auto& [id, c] : l.conns)
         if (!c->busy && now - c->last_active_ms > options_.idle_timeout_s * 1000LL)
           idle.push_back(id);
-      for (uint64_t id : idle) close_conn(id);
+      for (uint64_t id : idle) close_conn(l, id);
     }
   }
   std::vector<uint64_t> all;
-  for (auto& [id, c] : conns_) all.push_back(id);
-  for (uint64_t id : all) close_conn(id);
-  if (listen_fd_ >= 0) {
-    ::close(listen_fd_);
-    listen_fd_ = -1;
-  }
+  for (auto& [id, c] : l.conns) all.push_back(id);
+  for (uint64_t id : all) close_conn(l, id);
 }
 
-void HttpServer::accept_all() {
+void HttpServer::accept_all(Loop& l) {
   while (true) {
     int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
@@ -257,32 +286,51 @@ void HttpServer::accept_all() {
       if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
         // The listener stays readable: without a pause this would spin. Retry in 100 ms.
         log_warning("accept: out of file descriptors or memory; pausing accepts for 100 ms");
-        ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, listen_fd_, nullptr);
+        ::epoll_ctl(l.epoll_fd, EPOLL_CTL_DEL, listen_fd_, nullptr);
         accept_paused_until_ms_ = now_ms() + 100;
       }
       return;  // EAGAIN or an error: try again on the next event
     }
     int one = 1;
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    auto c = std::make_unique<Conn>();
-    c->fd = fd;
-    c->id = next_id_++;
-    c->last_active_ms = now_ms();
-    c->events = EPOLLIN;
-    epoll_event ev{};
-    ev.events = c->events;
-    ev.data.u64 = c->id;
-    ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev);
-    conns_[c->id] = std::move(c);
+    // Dealt out in turn: every loop gets its share of the connections.
+    Loop& to = *loops_[next_loop_++ % loops_.size()];
+    if (&to == &l) {
+      adopt(l, fd);
+      continue;
+    }
+    std::lock_guard<std::mutex> lock(to.completions->mu);
+    if (to.completions->closed) {
+      ::close(fd);
+      continue;
+    }
+    to.completions->adopted.push_back(fd);
+    uint64_t v = 1;
+    ssize_t n = ::write(to.completions->event_fd, &v, sizeof v);
+    (void)n;
   }
 }
 
-void HttpServer::close_conn(uint64_t id) {
-  auto it = conns_.find(id);
-  if (it == conns_.end()) return;
-  ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, it->second->fd, nullptr);
+void HttpServer::adopt(Loop& l, int fd) {
+  auto c = std::make_unique<Conn>();
+  c->loop = &l;
+  c->fd = fd;
+  c->id = l.next_id++;
+  c->last_active_ms = now_ms();
+  c->events = EPOLLIN;
+  epoll_event ev{};
+  ev.events = c->events;
+  ev.data.u64 = c->id;
+  ::epoll_ctl(l.epoll_fd, EPOLL_CTL_ADD, fd, &ev);
+  l.conns[c->id] = std::move(c);
+}
+
+void HttpServer::close_conn(Loop& l, uint64_t id) {
+  auto it = l.conns.find(id);
+  if (it == l.conns.end()) return;
+  ::epoll_ctl(l.epoll_fd, EPOLL_CTL_DEL, it->second->fd, nullptr);
   ::close(it->second->fd);
-  conns_.erase(it);
+  l.conns.erase(it);
 }
 
 void HttpServer::update_interest(Conn& c) {
@@ -297,7 +345,7 @@ void HttpServer::update_interest(Conn& c) {
   epoll_event ev{};
   ev.events = want;
   ev.data.u64 = c.id;
-  ::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, c.fd, &ev);
+  ::epoll_ctl(c.loop->epoll_fd, EPOLL_CTL_MOD, c.fd, &ev);
 }
 
 void HttpServer::on_readable(Conn& c) {
@@ -313,7 +361,7 @@ void HttpServer::on_readable(Conn& c) {
     }
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
     if (n < 0 && errno == EINTR) continue;
-    close_conn(id);  // peer closed or failed: a pending answer is dropped
+    close_conn(*c.loop, id);  // peer closed or failed: a pending answer is dropped
     return;
   }
   process_input(c);
@@ -361,8 +409,8 @@ void HttpServer::process_input(Conn& c) {
     c.need = 0;
     c.continue_sent = false;
     c.busy = true;
-    const bool keep_alive = req.keep_alive && !completions_->stopping.load();
-    auto responder = std::make_shared<Responder>(completions_, c.id, keep_alive);
+    const bool keep_alive = req.keep_alive && !c.loop->completions->stopping.load();
+    auto responder = std::make_shared<Responder>(c.loop->completions, c.id, keep_alive);
     if (options_.run_inline && options_.run_inline(req)) {
       run_handler(std::move(req), std::move(responder));
     } else {
@@ -398,27 +446,41 @@ void HttpServer::on_writable(Conn& c) {
       update_interest(c);
       return;
     }
-    close_conn(id);
+    close_conn(*c.loop, id);
     return;
   }
   c.out.clear();
   c.out_off = 0;
   if (c.close_after_write && !c.busy) {
-    close_conn(id);
+    close_conn(*c.loop, id);
     return;
   }
   update_interest(c);
 }
 
-void HttpServer::drain_completions() {
+void HttpServer::drain_completions(Loop& l) {
+  // Until empty: a pipelined request started below may be answered on this thread at once,
+  // and such an answer does not wake the loop.
   std::vector<CompletionQueue::Done> done;
-  {
-    std::lock_guard<std::mutex> lock(completions_->mu);
-    done.swap(completions_->done);
+  std::vector<int> adopted;
+  while (true) {
+    done.clear();
+    adopted.clear();
+    {
+      std::lock_guard<std::mutex> lock(l.completions->mu);
+      done.swap(l.completions->done);
+      adopted.swap(l.completions->adopted);
+    }
+    for (int fd : adopted) adopt(l, fd);
+    if (done.empty()) return;
+    drain(l, done);
   }
+}
+
+void HttpServer::drain(Loop& l, std::vector<CompletionQueue::Done>& done) {
   for (auto& d : done) {
-    auto it = conns_.find(d.conn_id);
-    if (it == conns_.end()) continue;  // the client went away
+    auto it = l.conns.find(d.conn_id);
+    if (it == l.conns.end()) continue;  // the client went away
     Conn& c = *it->second;
     c.busy = false;
     c.out += d.bytes;

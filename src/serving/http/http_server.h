@@ -1,5 +1,6 @@
-// A small HTTP/1.1 server: one epoll thread owns every socket (accept, read, frame, write) and
-// never runs handlers; handlers run on a worker pool and may answer later from any thread
+// A small HTTP/1.1 server: a few epoll threads (I/O loops) each own their connections (read,
+// frame, write); the first also accepts and deals new connections out in turn. Handlers run on a
+// worker pool (or inline on the I/O loop, see run_inline) and may answer later from any thread
 // through their Responder. Keep-alive and pipelining (one request in flight per connection),
 // Content-Length bodies, 100-continue, slow clients cost only buffer space.
 #pragma once
@@ -38,6 +39,7 @@ struct CompletionQueue {
   };
   std::mutex mu;
   std::vector<Done> done;
+  std::vector<int> adopted;  // accepted sockets handed to this loop by the accepting one
   int event_fd = -1;
   bool closed = false;
   std::atomic<bool> stopping{false};
@@ -66,6 +68,7 @@ struct HttpServerOptions {
   int port = 8000;  // 0: any free port (see HttpServer::port())
   size_t max_body_bytes = 64u << 20;
   int worker_threads = 4;
+  int io_threads = 0;        // I/O loops; 0: one per core, at most 4
   int idle_timeout_s = 120;  // connections with nothing in flight are closed after this
   // Requests this accepts run their handler on the I/O thread itself, which saves a hand-off to
   // a worker (a wake-up and two context switches, most of a tiny request's cost). Only for
@@ -88,34 +91,32 @@ class HttpServer {
 
  private:
   struct Conn;
-  void loop();
-  void worker();
-  void accept_all();
+  struct Loop;
+  void loop(Loop& l);
+  void accept_all(Loop& l);
+  void adopt(Loop& l, int fd);
   void on_readable(Conn& c);
   void on_writable(Conn& c);
   void process_input(Conn& c);
   void update_interest(Conn& c);
   void flush_or_update(Conn& c);
-  void close_conn(uint64_t id);
+  void close_conn(Loop& l, uint64_t id);
   void queue_error(Conn& c, int status, const std::string& message);
   void post(std::function<void()> task);
   void run_handler(HttpRequest&& req, std::shared_ptr<Responder> responder);
-  void drain_completions();
+  void drain_completions(Loop& l);
+  void drain(Loop& l, std::vector<CompletionQueue::Done>& done);
+  void worker();
 
   HttpServerOptions options_;
   Handler handler_;
   int port_ = 0;
-  int listen_fd_ = -1;
-  int epoll_fd_ = -1;
-  std::thread loop_thread_;
+  int listen_fd_ = -1;  // polled by loops_[0] only
+  std::vector<std::unique_ptr<Loop>> loops_;
+  size_t next_loop_ = 0;  // where the next accepted connection goes (loops_[0]'s thread only)
   std::vector<std::thread> workers_;
-  std::shared_ptr<CompletionQueue> completions_;
   std::atomic<int64_t> drain_deadline_ms_{0};
-
-  // Loop-thread state.
-  std::unordered_map<uint64_t, std::unique_ptr<Conn>> conns_;
   int64_t accept_paused_until_ms_ = 0;  // out of descriptors: stop polling the listener a while
-  uint64_t next_id_ = 1;
 
   std::mutex task_mu_;
   std::condition_variable task_cv_;
