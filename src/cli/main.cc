@@ -40,9 +40,9 @@ int main(int argc, char** argv) {
     return 0;
   }
   using nalar::cli::WaitPolicy;
-  if (cmd == "run" || cmd == "bench")
+  if (cmd == "run" || cmd == "bench" || cmd == "serve")
     nalar::cli::apply_openmp_wait_policy(WaitPolicy::kShortSpin, argv);
-  if (cmd == "serve" || cmd == "batch")
+  if (cmd == "batch")
     nalar::cli::apply_openmp_wait_policy(WaitPolicy::kPassive, argv);
   if (cmd == "inspect") return nalar::cli::inspect_main(argc - 2, argv + 2);
   if (cmd == "run") return nalar::cli::run_main(argc - 2, argv + 2);

@@ -9,8 +9,8 @@
 namespace nalar::cli {
 
 enum class WaitPolicy {
-  kShortSpin,  // run, bench: spin briefly (back-to-back regions stay fast), then sleep
-  kPassive,    // serve, batch: sleep at once; the cores are shared with our own threads
+  kShortSpin,  // run, bench, serve: spin briefly (back-to-back regions stay fast), then sleep
+  kPassive,    // batch: sleep at once; its reader/writer threads need the cores (~7x there)
 };
 
 // Unless the user chose (OMP_WAIT_POLICY or GOMP_SPINCOUNT set) or this is already the second
