@@ -1,12 +1,13 @@
 #include "runtime/plan.h"
 
 #include <malloc.h>
-
 #include <omp.h>
 
 #include <algorithm>
 #include <new>
 #include <set>
+
+#include "core/buffer_pool.h"
 
 namespace nalar {
 
@@ -67,12 +68,13 @@ Result<std::vector<size_t>> topological_order(const Graph& g, const std::set<std
     for (size_t c : consumers[i])
       if (--pending[c] == 0) queue.push_back(c);
   }
-  if (order.size() != g.nodes.size())
-    return invalid_argument("graph '" + g.name + "' has a cycle");
+  if (order.size() != g.nodes.size()) return invalid_argument("graph '" + g.name + "' has a cycle");
   return order;
 }
 
 void return_free_memory() {
+  // Weights freed once packed would otherwise sit in the large-buffer cache (they came from it).
+  buffer_pool::clear();
 #ifdef __GLIBC__
   malloc_trim(0);
 #endif
@@ -130,8 +132,8 @@ Status Plan::build(Graph source, const PlanOptions& options,
   auto capture = [&](const std::string& name) -> Status {
     if (slot_by_name_.count(name)) return Status::ok();
     if (!outer.count(name))
-      return invalid_argument("value '" + name + "' is used but never defined in graph '" +
-                              g.name + "'");
+      return invalid_argument("value '" + name + "' is used but never defined in graph '" + g.name +
+                              "'");
     capture_names_.push_back(name);
     capture_slots_.push_back(new_slot(name));
     return Status::ok();
@@ -201,7 +203,8 @@ Status Plan::build(Graph source, const PlanOptions& options,
     Status st = step.kernel->prepare(config);
     if (!st.is_ok()) {
       // A subgraph with unsupported operators reports them like the main graph does.
-      if (st.code() == StatusCode::kUnimplemented && st.message().rfind("unsupported operators", 0) == 0) {
+      if (st.code() == StatusCode::kUnimplemented &&
+          st.message().rfind("unsupported operators", 0) == 0) {
         unsupported.push_back(st.message().substr(st.message().find(':') + 2));
         steps_.push_back(std::move(step));
         implicit_uses.emplace_back();
@@ -213,8 +216,10 @@ Status Plan::build(Graph source, const PlanOptions& options,
       if (config.constant_inputs[i]) {
         auto& uses = constant_uses[step.inputs[i]];
         ++uses.first;
-        if (step.kernel->releases_constant_input(i)) ++uses.second;
-        else kept_by_a_reader.insert(node.inputs[i]);
+        if (step.kernel->releases_constant_input(i))
+          ++uses.second;
+        else
+          kept_by_a_reader.insert(node.inputs[i]);
         auto left = readers_left.find(node.inputs[i]);
         if (early_release && left != readers_left.end() && --left->second == 0 &&
             !kept_by_a_reader.count(node.inputs[i])) {

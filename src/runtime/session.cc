@@ -8,6 +8,7 @@
 #include <new>
 #include <set>
 
+#include "core/buffer_pool.h"
 #include "graph/optimizer.h"
 #include "onnx/loader.h"
 #include "runtime/plan.h"
@@ -77,6 +78,7 @@ class Runtime {
     // The plan keeps what it needs (nodes, the constants kernels still read); dropping the
     // session's copy lets weights that kernels pre-packed be freed.
     rt->model_.graph = Graph();
+    buffer_pool::clear();  // the originals were large buffers: keep none of them cached
 #ifdef __GLIBC__
     // Hand the freed originals back to the system: they were heap blocks below glibc's (grown)
     // mmap threshold, which free() alone keeps in the process.
@@ -101,8 +103,8 @@ class Runtime {
     }
     for (size_t i = 0; i < inputs_.size(); ++i)
       if (!feeds[i].defined() && !optional_inputs_.count(inputs_[i].name))
-        return invalid_argument("missing input '" + inputs_[i].name + "' (" +
-                                describe(inputs_[i]) + ")");
+        return invalid_argument("missing input '" + inputs_[i].name + "' (" + describe(inputs_[i]) +
+                                ")");
 
     // The team size stays the session's: oneDNN sizes per-thread scratch when a primitive is
     // created, so running a cached primitive with more threads than that is unsafe, which
@@ -187,7 +189,8 @@ Result<std::unique_ptr<Session>> Session::load(const std::string& path,
 
 Result<std::unique_ptr<Session>> Session::load_from_bytes(const void* data, size_t size,
                                                           const SessionOptions& options) {
-  NALAR_ASSIGN_OR_RETURN(Model model, load_model_bytes(data, size, "", "<bytes>", {.infer_shapes = true}));
+  NALAR_ASSIGN_OR_RETURN(Model model,
+                         load_model_bytes(data, size, "", "<bytes>", {.infer_shapes = true}));
   NALAR_ASSIGN_OR_RETURN(auto rt, Runtime::create(std::move(model), options));
   return std::unique_ptr<Session>(new Session(std::move(rt)));
 }
@@ -196,6 +199,8 @@ const std::vector<TensorInfo>& Session::inputs() const { return runtime_->inputs
 const std::vector<TensorInfo>& Session::outputs() const { return runtime_->outputs(); }
 int Session::num_threads() const { return runtime_->num_threads(); }
 
-Result<NamedTensors> Session::run(const NamedTensors& inputs) const { return runtime_->run(inputs); }
+Result<NamedTensors> Session::run(const NamedTensors& inputs) const {
+  return runtime_->run(inputs);
+}
 
 }  // namespace nalar
