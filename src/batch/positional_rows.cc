@@ -156,11 +156,7 @@ class PositionalPreparer : public RowPreparer {
 
   Status prepare(WorkBatch* b) const override {
     const size_t n = b->rows.size();
-    b->state.assign(n, {});
-    b->keep_count = options_.keep_columns.size();
-    b->kept.assign(n * b->keep_count, Cell{});
-    b->ok_rows.clear();
-    b->inputs.clear();
+    b->reset_prepared(options_.keep_columns.size());
     if (n == 0) return Status::ok();
     const SourceInfo& info = *b->info;
     int64_t elems = row_elems_;

@@ -69,6 +69,14 @@ struct WorkBatch {
   const Cell* kept_row(size_t row) const { return kept.data() + row * keep_count; }
   std::vector<uint32_t> ok_rows;
   NamedTensors inputs;
+  // Clears what a previous prepare left: every row pending, `keep` empty kept cells per row.
+  void reset_prepared(size_t keep) {
+    state.assign(rows.size(), {});
+    keep_count = keep;
+    kept.assign(rows.size() * keep, Cell{});
+    ok_rows.clear();
+    inputs.clear();
+  }
   // Forward pass: outputs for ok_rows (dim 0 follows ok_rows).
   NamedTensors outputs;
 };
