@@ -17,7 +17,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import struct
 import subprocess
 import sys
@@ -31,6 +30,8 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+from nalar_process import ServeProcess, free_port
+
 NALAR, MAKE_REPO, PROTO_ROOT = sys.argv[1], sys.argv[2], sys.argv[3]
 FAILURES = []
 MAX_INPUT = 8 << 20  # the server's body limit in this test (--http-max-input-size)
@@ -43,12 +44,6 @@ def check(cond, what):
         FAILURES.append(what)
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def generate_stubs(out):
@@ -63,38 +58,20 @@ def generate_stubs(out):
     pb, pbg = grpc_service_pb2, grpc_service_pb2_grpc
 
 
-class Server:
+class Server(ServeProcess):
     def __init__(self, repo, *extra):
         self.http_port, self.grpc_port, self.metrics_port = free_port(), free_port(), free_port()
         self.target = f"127.0.0.1:{self.grpc_port}"
-        self.log = tempfile.TemporaryFile()
-        self.proc = subprocess.Popen(
+        self.channel = grpc.insecure_channel(self.target, options=[
+            ("grpc.max_send_message_length", -1), ("grpc.max_receive_message_length", -1)])
+        self.stub = pbg.GRPCInferenceServiceStub(self.channel)
+        super().__init__(
             [NALAR, "serve", "--model-repository", repo, "--http-port", str(self.http_port),
              "--http-address", "127.0.0.1", "--grpc-port", str(self.grpc_port),
              "--grpc-address", "127.0.0.1", "--metrics-port", str(self.metrics_port),
              "--http-max-input-size", str(MAX_INPUT), *extra],
-            stdout=self.log, stderr=subprocess.STDOUT)
-        self.channel = grpc.insecure_channel(self.target, options=[
-            ("grpc.max_send_message_length", -1), ("grpc.max_receive_message_length", -1)])
-        self.stub = pbg.GRPCInferenceServiceStub(self.channel)
-        deadline = time.time() + 120
-        while time.time() < deadline and self.proc.poll() is None:
-            try:
-                if self.stub.ServerReady(pb.ServerReadyRequest(), timeout=2).ready:
-                    return
-            except grpc.RpcError:
-                pass
-            time.sleep(0.1)
-        self.dump_log()
-        raise SystemExit("server did not become ready over gRPC")
-
-    def dump_log(self):
-        self.log.seek(0)
-        sys.stdout.write(self.log.read().decode(errors="replace"))
-
-    def stop(self):
-        self.proc.send_signal(signal.SIGTERM)
-        return self.proc.wait(timeout=60)
+            ready=lambda: self.stub.ServerReady(pb.ServerReadyRequest(), timeout=2).ready,
+            probe_errors=(grpc.RpcError,))
 
 
 # ---- tensors <-> messages -------------------------------------------------------------------

@@ -21,8 +21,6 @@ answers (PyTorch, sklearn) and the held-out digit scans as PNG files.
 import base64
 import json
 import os
-import signal
-import socket
 import struct
 import subprocess
 import sys
@@ -32,6 +30,8 @@ import urllib.error
 import urllib.request
 
 import numpy as np
+
+from nalar_process import ServeProcess, free_port
 
 NALAR, DATA, BUNDLED = sys.argv[1], sys.argv[2], sys.argv[3]
 REPO = os.path.join(DATA, "repository")
@@ -60,12 +60,6 @@ def read_png(name):
 # ------------------------------------------------------------------------------- server
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def request(method, url, body=None, headers=None):
@@ -84,30 +78,15 @@ def parse(body):
         return None
 
 
-class Server:
+class Server(ServeProcess):
     def __init__(self, repo):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        self.log = tempfile.TemporaryFile()
-        self.proc = subprocess.Popen(
+        super().__init__(
             [NALAR, "serve", "--model-repository", repo, "--http-port", str(self.port),
              "--http-address", "127.0.0.1", "--grpc-port", str(free_port()),
              "--metrics-port", str(free_port())],
-            stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.time() + 120
-        while time.time() < deadline and self.proc.poll() is None:
-            try:
-                if request("GET", self.base + "/v2/health/ready")[0] == 200:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.1)
-        self.dump_log()
-        raise SystemExit("server did not become ready")
-
-    def dump_log(self):
-        self.log.seek(0)
-        sys.stdout.write(self.log.read().decode(errors="replace")[-20000:])
+            ready=lambda: request("GET", self.base + "/v2/health/ready")[0] == 200)
 
     def post(self, path, body, content_type="application/json", headers=None):
         data = body if isinstance(body, bytes) else json.dumps(body).encode()
@@ -119,13 +98,6 @@ class Server:
         status, _, raw = self.post(f"/v2/models/{model}/classify", body, content_type)
         return status, parse(raw), raw
 
-    def stop(self):
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            return -9
 
 
 # ------------------------------------------------------------------------------- helpers

@@ -15,7 +15,6 @@ import base64
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -27,6 +26,8 @@ import numpy as np
 import onnx
 from PIL import Image
 from onnx import TensorProto, helper, numpy_helper
+
+from nalar_process import free_port
 
 NALAR = sys.argv[1]
 VOCAB = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "models", "text",
@@ -376,12 +377,6 @@ def test_run_image_text(repo):
 
 
 # ---- nalar serve -------------------------------------------------------------------------
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def request(method, url, body=None, headers=None):

@@ -18,8 +18,6 @@ import importlib.util
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -29,6 +27,8 @@ import time
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
+
+from nalar_process import ServeProcess, free_port
 
 NALAR, MAKE_REPO = sys.argv[1], sys.argv[2]
 FAILURES = []
@@ -51,12 +51,6 @@ def check(cond, what):
         FAILURES.append(what)
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def reference(model_path, x):
@@ -75,25 +69,21 @@ def add_version(model_dir, version, seed, tmp, **shape):
     return os.path.join(model_dir, str(version), "model.onnx")
 
 
-class Server:
+class Server(ServeProcess):
     def __init__(self, repo, *extra):
         self.port = free_port()
-        self.log = tempfile.TemporaryFile()
-        self.proc = subprocess.Popen(
+        self.conn = None
+        super().__init__(
             [NALAR, "serve", "--model-repository", repo, "--http-port", str(self.port),
              "--http-address", "127.0.0.1", "--metrics-port", str(free_port()), *extra],
-            stdout=self.log, stderr=subprocess.STDOUT)
-        self.conn = None
-        deadline = time.time() + 60
-        while time.time() < deadline and self.proc.poll() is None:
-            try:
-                if self.call("GET", "/v2/health/ready")[0] == 200:
-                    return
-            except OSError:
-                self.conn = None
-            time.sleep(0.1)
-        self.dump_log()
-        raise SystemExit("server did not become ready")
+            ready=self.probe_ready, timeout=60)
+
+    def probe_ready(self):
+        try:
+            return self.call("GET", "/v2/health/ready")[0] == 200
+        except OSError:
+            self.conn = None  # a refused connection: open a fresh one next time
+            return False
 
     def call(self, method, path, body=None):
         """One request on a kept-alive connection: (status, parsed JSON body)."""
@@ -112,13 +102,6 @@ class Server:
                     return int(line.split()[1])
         return 0
 
-    def dump_log(self):
-        self.log.seek(0)
-        sys.stdout.write(self.log.read().decode(errors="replace")[-20000:])
-
-    def stop(self):
-        self.proc.send_signal(signal.SIGTERM)
-        return self.proc.wait(timeout=60)
 
 
 class Load:

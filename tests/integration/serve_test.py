@@ -13,7 +13,6 @@ import http.client
 import json
 import os
 import shutil
-import signal
 import socket
 import struct
 import subprocess
@@ -28,6 +27,8 @@ import numpy as np
 import onnx
 from onnx import numpy_helper
 
+from nalar_process import ServeProcess, free_port
+
 NALAR, MAKE_REPO = sys.argv[1], sys.argv[2]
 FAILURES = []
 
@@ -40,45 +41,18 @@ def check(cond, what):
         FAILURES.append(what)
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
-class Server:
+class Server(ServeProcess):
     def __init__(self, repo, *extra):
         self.port = free_port()
         self.metrics_port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        self.log = tempfile.TemporaryFile()
-        self.proc = subprocess.Popen(
+        super().__init__(
             [NALAR, "serve", "--model-repository", repo, "--http-port", str(self.port),
              "--http-address", "127.0.0.1", "--metrics-port", str(self.metrics_port),
              "--grpc-port", "0", *extra],
-            stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.time() + 120
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
-                break
-            try:
-                if request("GET", self.base + "/v2/health/ready")[0] == 200:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.1)
-        self.dump_log()
-        raise SystemExit("server did not become ready")
-
-    def dump_log(self):
-        self.log.seek(0)
-        sys.stdout.write(self.log.read().decode(errors="replace"))
-
-    def stop(self):
-        self.proc.send_signal(signal.SIGTERM)
-        return self.proc.wait(timeout=60)
+            ready=lambda: request("GET", self.base + "/v2/health/ready")[0] == 200)
 
 
 def request(method, url, body=None, headers=None):
