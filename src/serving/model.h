@@ -9,6 +9,7 @@
 
 #include "nalar/session.h"
 #include "pipeline/pipeline.h"
+#include "serving/allocator.h"
 #include "serving/infer_request.h"
 #include "serving/model_config.h"
 #include "serving/reshape.h"
@@ -71,6 +72,7 @@ class ModelVersion {
   // One forward pass with the config's reshapes applied on the way in and out.
   Result<NamedTensors> run_model(const NamedTensors& inputs) const;
 
+  ReleaseMemoryOnDestroy release_memory_;  // first: runs after every other member is freed
   int64_t version_ = 0;
   ModelConfig config_;
   ModelConfig public_config_;

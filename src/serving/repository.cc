@@ -1,14 +1,11 @@
 #include "serving/repository.h"
 
-#include <malloc.h>
-
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
 
-#include "core/buffer_pool.h"
 #include "serving/log.h"
 
 namespace nalar::serving {
@@ -16,15 +13,6 @@ namespace nalar::serving {
 namespace fs = std::filesystem;
 
 namespace {
-
-// Hands memory freed by an unloaded version back to the OS. glibc keeps freed chunks in its
-// per-thread arenas (and raises the mmap threshold after large frees, so weights land in the
-// arenas); without a trim, load/unload cycles ratchet RSS up by tens of MB. The engine's cache of
-// large tensor buffers is dropped too: its sizes belonged to the version that went away.
-void release_freed_memory() {
-  buffer_pool::clear();
-  malloc_trim(0);
-}
 
 // Version folders: positive integers; Triton ignores names starting with '0'.
 std::vector<int64_t> version_dirs(const fs::path& dir) {
@@ -260,7 +248,6 @@ Status ModelRepository::load_locked(const std::string& name, const ModelConfig* 
   for (int64_t v : chosen) vs += (vs.empty() ? "" : ",") + std::to_string(v);
   log_info("loaded model '" + name + "' version(s) " + vs);
   old.clear();  // drains the replaced versions' queues (requests holding them finish there)
-  release_freed_memory();
   return Status::ok();
 }
 
@@ -280,8 +267,7 @@ Status ModelRepository::unload(const std::string& name, bool from_api) {
     it->second.reason = "unloaded";
     it->second.fingerprint.clear();
   }
-  old.clear();
-  release_freed_memory();
+  old.clear();  // the last owner of each version returns its memory (ReleaseMemoryOnDestroy)
   log_info("unloaded model '" + name + "'");
   return Status::ok();
 }
