@@ -15,27 +15,8 @@ using namespace nalar;
 namespace {
 
 // A small graph under construction: float values unless said otherwise.
-struct Builder {
-  onnx::ModelProto m;
-  onnx::GraphProto* g;
-
-  explicit Builder(int opset = 17) {
-    m.set_ir_version(8);
-    auto* imp = m.add_opset_import();
-    imp->set_domain("");
-    imp->set_version(opset);
-    g = m.mutable_graph();
-    g->set_name("g");
-  }
-  onnx::NodeProto* node(const std::string& op, const std::vector<std::string>& in,
-                        const std::vector<std::string>& out) {
-    auto* n = g->add_node();
-    n->set_op_type(op);
-    n->set_name(op + "_" + std::to_string(g->node_size()));
-    for (const auto& i : in) n->add_input(i);
-    for (const auto& o : out) n->add_output(o);
-    return n;
-  }
+struct Builder : testmodels::GraphBuilder {
+  explicit Builder(int opset = 17) : GraphBuilder(opset) {}
   void input(const std::string& name, const std::vector<int64_t>& dims) {
     *g->add_input() = testmodels::value_info(name, onnx::TensorProto::FLOAT, dims);
   }

@@ -14,28 +14,9 @@ using namespace nalar;
 
 namespace {
 
-struct Builder {
-  onnx::ModelProto m;
-  onnx::GraphProto* g;
+struct Builder : testmodels::GraphBuilder {
   int seed = 1;
 
-  Builder() {
-    m.set_ir_version(8);
-    auto* imp = m.add_opset_import();
-    imp->set_domain("");
-    imp->set_version(13);
-    g = m.mutable_graph();
-    g->set_name("g");
-  }
-  onnx::NodeProto* node(const std::string& op, const std::vector<std::string>& in,
-                        const std::vector<std::string>& out) {
-    auto* n = g->add_node();
-    n->set_op_type(op);
-    n->set_name(op + "_" + std::to_string(g->node_size()));
-    for (const auto& i : in) n->add_input(i);
-    for (const auto& o : out) n->add_output(o);
-    return n;
-  }
   static void ints(onnx::NodeProto* n, const std::string& name, const std::vector<int64_t>& v) {
     auto* a = n->add_attribute();
     a->set_name(name);

@@ -4,6 +4,7 @@
 #include <onnx/onnx_pb.h>
 
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace nalar::testmodels {
@@ -16,8 +17,10 @@ inline onnx::ValueInfoProto value_info(const std::string& name, int elem_type,
   tt->set_elem_type(elem_type);
   auto* shape = tt->mutable_shape();
   for (int64_t d : dims) {
-    if (d < 0) shape->add_dim()->set_dim_param("batch");
-    else shape->add_dim()->set_dim_value(d);
+    if (d < 0)
+      shape->add_dim()->set_dim_param("batch");
+    else
+      shape->add_dim()->set_dim_value(d);
   }
   return v;
 }
@@ -46,6 +49,37 @@ inline onnx::ModelProto single_op_model(const std::string& op_type, const std::s
   *g->add_output() = value_info("y", onnx::TensorProto::FLOAT, dims);
   return m;
 }
+
+// A model under construction: IR 8, one ai.onnx opset import, a graph named "g". Tests derive
+// their own builders from it and add the value and initializer helpers they need.
+struct GraphBuilder {
+  onnx::ModelProto m;
+  onnx::GraphProto* g;
+
+  explicit GraphBuilder(int opset = 13) {
+    m.set_ir_version(8);
+    auto* imp = m.add_opset_import();
+    imp->set_domain("");
+    imp->set_version(opset);
+    g = m.mutable_graph();
+    g->set_name("g");
+  }
+  // Moving keeps `g` pointing into this builder's own model.
+  GraphBuilder(GraphBuilder&& o) noexcept : m(std::move(o.m)), g(m.mutable_graph()) {}
+  GraphBuilder(const GraphBuilder&) = delete;
+  GraphBuilder& operator=(const GraphBuilder&) = delete;
+
+  // A node named "<op>_<index>".
+  onnx::NodeProto* node(const std::string& op, const std::vector<std::string>& in,
+                        const std::vector<std::string>& out) {
+    auto* n = g->add_node();
+    n->set_op_type(op);
+    n->set_name(op + "_" + std::to_string(g->node_size()));
+    for (const auto& i : in) n->add_input(i);
+    for (const auto& o : out) n->add_output(o);
+    return n;
+  }
+};
 
 inline std::string serialize(const onnx::ModelProto& m) {
   std::string s;
